@@ -1,0 +1,109 @@
+/*
+ * ingest.h -- the path of one authentic delivery to durable storage:
+ * normalized event or dead letter, counters in the same transaction, one
+ * retry on a fresh connection, then the local spool.  Also the spool's
+ * replay and the health snapshot.  Knows nothing of FastCGI or HTTP.
+ */
+#ifndef INGEST_H
+#define INGEST_H
+
+#include <stdbool.h>
+
+#include "config.h"
+#include "normalize.h"
+#include "spool.h"
+#include "stats.h"
+#include "store.h"
+
+/* Where a delivery ended up. */
+enum ingest_fate {
+	FATE_STORED,            /* committed in the database */
+	FATE_SPOOLED,           /* fsynced to the local spool */
+	FATE_LOST               /* neither: the caller must answer 5xx */
+};
+
+struct ingest_result {
+	enum ingest_fate fate;
+	enum stats_outcome outcome;     /* when stored */
+	int attempts;                   /* database transactions tried */
+	char error[256];                /* the database error, if any */
+};
+
+struct health {
+	bool db_up;
+	bool counters_valid;
+	struct stats_counts counts;
+	long long spool_pending;        /* -1 when the spool cannot be read */
+	char db_version[64];
+	char db_node[64];               /* wsrep_node_name or hostname */
+	char wsrep_state[32];           /* "" when not Galera */
+	long long age_ms;               /* how old the cached part is */
+};
+
+struct ingest {
+	const struct config *cfg;
+	struct store *store;
+	struct spool *spool;
+	struct stats_shard shard;
+	long long db_retry_at;          /* monotonic ms: skip connects before */
+	struct health cached;
+	long long cached_at;            /* monotonic ms, 0 = never */
+};
+
+/* Set up for this process: no connection yet (see ingest_connect()). */
+void ingest_init(struct ingest *in, const struct config *cfg,
+    void (*spool_warn)(const char *msg));
+void ingest_release(struct ingest *in);
+
+/* Connect now unless within the retry back-off.  0 when connected. */
+int ingest_connect(struct ingest *in);
+
+/* Monotonic milliseconds, the clock of every deadline here. */
+long long ingest_now_ms(void);
+
+/*
+ * Store one delivery whose body was normalized to (r, ev, err): a meeting
+ * event into zoom_visit_events, anything else into zoom_rejected_events,
+ * with its counters.  On a database fault, retry once on a fresh
+ * connection while less than ZE_RETRY_BUDGET_MS has passed since
+ * started_ms; then, unless replaying from the spool, append to the spool.
+ * received_ms is wall-clock Unix milliseconds.
+ */
+void ingest_store(struct ingest *in, enum norm_result r,
+    const struct zoom_event *ev, const char *err, const char *request_id,
+    long long received_ms, bool replay, long long started_ms,
+    struct ingest_result *res);
+
+/* Count an outcome that stores no event (401, URL validation); best
+ * effort, skipped while the database is down. */
+void ingest_count(struct ingest *in, enum stats_outcome o);
+
+/*
+ * Replay the spool into the database when it is reachable and there is
+ * something to replay.  Returns the number of records replayed, or -1 when
+ * the database is down.
+ */
+long long ingest_drain(struct ingest *in, int max_records, int budget_ms);
+
+/* The health snapshot, refreshed when older than stats_cache_ms. */
+const struct health *ingest_health(struct ingest *in);
+
+/* Forget the cached snapshot (after a write that changed counters). */
+void ingest_health_invalidate(struct ingest *in);
+
+struct replay_counts {
+	long long moved;        /* now in zoom_visit_events (or duplicates) */
+	long long kept;         /* still not normalizable */
+	long long missing;      /* no such id */
+};
+
+/*
+ * Re-run normalization on dead letters (ids[0..nids), or every one when
+ * nids is 0), moving those that now pass into zoom_visit_events in one
+ * transaction each.  buf (size bytes) holds one body at a time.  0, or -1
+ * when the database fails.
+ */
+int ingest_replay_rejected(struct ingest *in, const long long *ids,
+    int nids, char *buf, size_t size, struct replay_counts *out);
+
+#endif /* INGEST_H */

@@ -1,0 +1,90 @@
+/*
+ * normalize.h -- turn the raw bytes of a Zoom webhook body into a plain
+ * struct zoom_event.  Pure: cJSON and libc only, no I/O, no globals.
+ */
+#ifndef NORMALIZE_H
+#define NORMALIZE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "zoom_limits.h"
+
+/*
+ * Outcome of normalize_event().  The order matters only to
+ * norm_class(); keep NORM_RESULT_COUNT last.
+ */
+enum norm_result {
+	NORM_OK = 0,            /* a meeting event, every field valid */
+	NORM_URL_VALIDATION,    /* endpoint.url_validation, plain_token set */
+	NORM_NOT_MEETING,       /* valid, but no payload.object.id or uuid */
+	/* The body is not acceptable JSON at all (answered 400). */
+	NORM_ERR_EMPTY,
+	NORM_ERR_UTF8,
+	NORM_ERR_JSON,
+	/* Valid JSON, but not a well-formed event (dead-lettered). */
+	NORM_ERR_NOT_OBJECT,
+	NORM_ERR_EVENT,
+	NORM_ERR_EVENT_TS,
+	NORM_ERR_MEETING_ID,
+	NORM_ERR_UUID,
+	NORM_ERR_PARTICIPANT,
+	NORM_ERR_PARTICIPANT_ID,
+	NORM_ERR_PARTICIPANT_NAME,
+	NORM_ERR_LATENCY,
+	NORM_ERR_INTERPRETER,
+	NORM_ERR_PLAIN_TOKEN,
+	NORM_RESULT_COUNT
+};
+
+/* What the caller should do with a result; see norm_class(). */
+enum norm_class {
+	NORM_CLASS_EVENT,       /* store in zoom_visit_events */
+	NORM_CLASS_VALIDATION,  /* answer Zoom's URL validation */
+	NORM_CLASS_IGNORED,     /* keep as dead letter, count as ignored */
+	NORM_CLASS_REJECTED,    /* keep as dead letter, count as rejected */
+	NORM_CLASS_BAD_JSON     /* 400: not JSON, nothing to normalize */
+};
+
+/*
+ * A normalized event.  Every string is NUL-terminated and within its
+ * column's limit; an over-long value is an error, never truncated.  The
+ * struct owns no heap memory: raw points into the caller's buffer, which
+ * must outlive it.
+ */
+struct zoom_event {
+	char meeting_id[ZE_MEETING_ID_MAX + 1];       /* decimal or string id */
+	char visit_uuid[ZE_VISIT_UUID_MAX + 1];       /* base64, case matters */
+	char event_name[ZE_EVENT_NAME_MAX + 1];       /* also set on most errors */
+	long long event_ts;                           /* milliseconds */
+	char participant_id[ZE_PARTICIPANT_ID_MAX + 1]; /* "" = no participant */
+	char participant_name[ZE_PARTICIPANT_NAME_MAX * 4 + 1]; /* UTF-8 */
+	bool has_participant_name;                    /* false = SQL NULL */
+	int latency_ms;
+	bool has_latency;                             /* false = SQL NULL */
+	bool interpreter_requested;                   /* false = SQL NULL */
+	char plain_token[ZE_PLAIN_TOKEN_MAX + 1];     /* URL validation only */
+	const char *raw;                              /* the body, not a copy */
+	size_t raw_len;
+};
+
+/*
+ * Parse and validate body[0..len).  The body need not be NUL-terminated.
+ * Fills *ev (zeroed first) and, on an error, a one-line explanation in
+ * err (which may be NULL).  Returns the outcome.
+ */
+enum norm_result normalize_event(const char *body, size_t len,
+    struct zoom_event *ev, char *err, size_t errlen);
+
+/* A short stable token for a result ("bad_event_ts"), for the dead-letter
+ * reason column and metric labels. */
+const char *norm_strerror(enum norm_result r);
+
+/* What to do with a result. */
+enum norm_class norm_class(enum norm_result r);
+
+/* True when s[0..len) is well-formed UTF-8 (no overlongs, surrogates or
+ * code points past U+10FFFF).  Exposed for the tests. */
+bool norm_utf8_valid(const char *s, size_t len);
+
+#endif /* NORMALIZE_H */

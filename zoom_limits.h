@@ -1,0 +1,85 @@
+/*
+ * zoom_limits.h -- every size and time limit of zoom_events, each with its
+ * reason.  Each one can be overridden at build time (-DZE_...=N) so that the
+ * tests can shrink it, the way sqliteLimit.h does.
+ */
+#ifndef ZOOM_LIMITS_H
+#define ZOOM_LIMITS_H
+
+/*
+ * Largest request body accepted by default (max_body_bytes).  Zoom's meeting
+ * webhooks are a few kilobytes; 256 KiB leaves room for the largest
+ * participant lists while keeping the one per-worker body buffer small.
+ * The nginx snippet's client_max_body_size must match.
+ */
+#ifndef ZE_DEFAULT_MAX_BODY_BYTES
+#define ZE_DEFAULT_MAX_BODY_BYTES (256 * 1024)
+#endif
+
+/* Hard bounds for max_body_bytes: below 1 KiB no real event fits; 16 MiB is
+ * the MEDIUMBLOB limit of the dead-letter table. */
+#ifndef ZE_MIN_BODY_BYTES
+#define ZE_MIN_BODY_BYTES 1024
+#endif
+#ifndef ZE_MAX_BODY_BYTES
+#define ZE_MAX_BODY_BYTES (16 * 1024 * 1024 - 1)
+#endif
+
+/*
+ * Column widths of zoom_visit_events (sql/schema.sql), in characters.  An
+ * over-long value is rejected, never truncated.  The id columns are ASCII,
+ * the name is utf8mb4; the +1 in the buffers is for the NUL and, for the
+ * name, the buffer holds the worst case of 4 bytes per character.
+ */
+#define ZE_MEETING_ID_MAX 255
+#define ZE_VISIT_UUID_MAX 255
+#define ZE_EVENT_NAME_MAX 100
+#define ZE_PARTICIPANT_ID_MAX 255
+#define ZE_PARTICIPANT_NAME_MAX 500 /* characters, up to 4 bytes each */
+
+/* Dead-letter reasons and request ids are short diagnostic strings. */
+#define ZE_REASON_MAX 200
+#define ZE_REQUEST_ID_MAX 128
+
+/* Zoom's plainToken is a 22-character string; allow generous headroom but
+ * keep the URL validation answer tiny. */
+#define ZE_PLAIN_TOKEN_MAX 256
+
+/* Secrets: a Zoom secret token is 22 characters.  Rotation keeps a few. */
+#define ZE_SECRET_MAX 256
+#define ZE_MAX_SECRETS 4
+
+/*
+ * Signature replay window default (signature_max_age_s), as Zoom's own
+ * samples use: five minutes either side of our clock.
+ */
+#define ZE_DEFAULT_SIG_MAX_AGE_S 300
+
+/*
+ * Database timeouts.  Zoom gives up on a delivery after 3 s, so a connect,
+ * read or write must fail fast enough to leave time for one retry on a
+ * fresh connection and a spool append.
+ */
+#define ZE_DEFAULT_DB_TIMEOUT_S 1
+/* Only retry a failed transaction when less than this much of the request's
+ * time has gone; otherwise go straight to the spool. */
+#define ZE_RETRY_BUDGET_MS 1200
+/* After a failed connect, let requests skip the database for this long and
+ * spool directly, instead of paying the connect timeout on each. */
+#define ZE_DEFAULT_DB_RETRY_MS 500
+
+/* Health counters are cached per worker for this long (stats_cache_ms) so
+ * that monitoring cannot hammer the database. */
+#define ZE_DEFAULT_STATS_CACHE_MS 1000
+
+/* The counters table is sharded: a worker updates the row (instance, pid %
+ * slots), so concurrent workers rarely touch the same row. */
+#define ZE_DEFAULT_STATS_SLOTS 64
+#define ZE_INSTANCE_MAX 64
+
+/* A drain pass replays at most this many spool records and stops after
+ * this long, so a worker returns to accept() quickly. */
+#define ZE_DRAIN_BATCH 500
+#define ZE_DRAIN_BUDGET_MS 2000
+
+#endif /* ZOOM_LIMITS_H */
