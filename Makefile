@@ -57,7 +57,8 @@ endif
 UNIT_TESTS := test_normalize test_signature test_config test_spool
 UNIT_BINS  := $(UNIT_TESTS:%=$(BUILD)/%)
 
-.PHONY: all asan unit e2e check test lint fuzz fuzz-build run bench install \
+
+.PHONY: all asan unit e2e check test lint clang-check fuzz fuzz-build run bench install \
 	deb clean deps cluster-up cluster-down test-cluster
 
 all: $(BIN)
@@ -122,6 +123,11 @@ replay: $(BUILD)/replay_normalize $(BUILD)/replay_signature
 
 e2e: all
 	tests/run.sh e2e
+
+# The same warnings under clang (the build itself uses gcc).
+clang-check:
+	clang $(CPPFLAGS) -std=c11 -O2 -D_FORTIFY_SOURCE=2 $(WARNINGS) $(PKG_CFLAGS) \
+		-fsyntax-only $(SRCS)
 
 lint:
 	cppcheck --enable=warning,style,performance,portability --std=c11 \

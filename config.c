@@ -155,10 +155,11 @@ static int
 unquote(const char *v, char *out, size_t size, const char **why)
 {
 	size_t n = 0;
-	const char *p;
 	char q = v[0];
 
 	if (q == '"' || q == '\'') {
+		const char *p;
+
 		for (p = v + 1; *p != q; p++) {
 			char ch = *p;
 
@@ -441,7 +442,7 @@ default_instance(struct config *c)
 		return;
 	if (gethostname(host, sizeof(host) - 1) != 0 || host[0] == '\0')
 		strcpy(host, "localhost");
-	snprintf(c->instance, sizeof(c->instance), "%s", host);
+	snprintf(c->instance, sizeof(c->instance), "%.64s", host);
 	for (char *p = c->instance; *p != '\0'; p++)
 		if (strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 		    "0123456789._-", *p) == NULL)

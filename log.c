@@ -202,19 +202,20 @@ logline_emit(struct logline *l, enum log_level level)
 		return;
 }
 
+__attribute__((format(printf, 3, 0)))
 static void
 vlog(enum log_level level, int with_errno, const char *fmt, va_list ap)
 {
 	struct logline l;
 	char msg[768];
 	int saved = errno;
-	size_t n;
 
 	if (!log_enabled(level))
 		return;
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	if (with_errno) {
-		n = strlen(msg);
+		size_t n = strlen(msg);
+
 		snprintf(msg + n, sizeof(msg) - n, ": %s", strerror(saved));
 	}
 	logline_init(&l);

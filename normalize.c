@@ -76,9 +76,9 @@ __attribute__((format(printf, 3, 4)))
 static enum norm_result
 fail(struct norm *n, enum norm_result r, const char *fmt, ...)
 {
-	va_list ap;
-
 	if (n->err != NULL && n->errlen > 0) {
+		va_list ap;
+
 		va_start(ap, fmt);
 		vsnprintf(n->err, n->errlen, fmt, ap);
 		va_end(ap);
@@ -368,6 +368,8 @@ enum norm_result
 normalize_event(const char *body, size_t len, struct zoom_event *ev,
     char *err, size_t errlen)
 {
+	/* cppcheck-suppress ctuuninitvar ; only the pointer is stored, and
+	 * *ev is cleared below before anything reads it */
 	struct norm n = { ev, err, errlen };
 	const char *end = NULL;
 	cJSON *root;

@@ -160,7 +160,7 @@ sig_verify(const char *const *secrets, size_t nsecrets, const char *ts_header,
     long long max_age_s)
 {
 	unsigned char want[MAC_LEN], got[MAC_LEN];
-	long long ts, age;
+	long long ts;
 	bool matched = false;
 
 	if (nsecrets == 0)
@@ -183,7 +183,8 @@ sig_verify(const char *const *secrets, size_t nsecrets, const char *ts_header,
 	if (parse_ts(ts_header, &ts) != 0)
 		return SIG_BAD_TIMESTAMP;
 	if (max_age_s > 0) {
-		age = now > ts ? now - ts : ts - now;
+		long long age = now > ts ? now - ts : ts - now;
+
 		if (age > max_age_s)
 			return SIG_EXPIRED;
 	}

@@ -549,7 +549,6 @@ static int
 count_one(struct spool *sp, const char *path, void *ctx)
 {
 	struct count_ctx *c = ctx;
-	char offpath[4300];
 	struct spool_record rec;
 	struct reader r;
 	long long torn = 0;
@@ -565,6 +564,8 @@ count_one(struct spool *sp, const char *path, void *ctx)
 	}
 	close(fd);
 	if (has_suffix(path, ".draining")) {
+		char offpath[4300];
+
 		snprintf(offpath, sizeof(offpath), "%s.off", path);
 		r.off = read_offset(offpath);
 	}

@@ -72,10 +72,11 @@ struct request {
 	const char *method;
 	char request_id[ZE_REQUEST_ID_MAX + 1];
 	long long started;      /* monotonic ms */
+	struct timespec t0;     /* for the logged duration */
 	const char *route;      /* for the log line */
 	int status;
 	const char *outcome;    /* what happened, for log and header */
-	const char *error;      /* the error message, if any */
+	char error[256];        /* the error message, if any */
 	char event[ZE_EVENT_NAME_MAX + 1];      /* "" when unknown */
 	char meeting_id[ZE_MEETING_ID_MAX + 1];
 	size_t bytes;
@@ -201,7 +202,7 @@ respond_error(struct request *rq, int status, const char *headers,
 	char body[512];
 	size_t n;
 
-	rq->error = msg;
+	snprintf(rq->error, sizeof(rq->error), "%s", msg);
 	n = (size_t)snprintf(body, sizeof(body), "{\"error\":\"");
 	n = json_escape(body, n, sizeof(body) - 3, msg);
 	memcpy(body + n, "\"}", 3);
@@ -381,7 +382,7 @@ handle_events(struct request *rq)
 		rq->outcome = stats_outcome_name(res.outcome);
 		if (res.outcome == OUTCOME_IGNORED ||
 		    res.outcome == OUTCOME_REJECTED)
-			rq->error = err;
+			snprintf(rq->error, sizeof(rq->error), "%s", err);
 		break;
 	case FATE_SPOOLED:
 		rq->outcome = "spooled";
@@ -485,6 +486,7 @@ static void
 log_request(const struct request *rq)
 {
 	struct logline l;
+	struct timespec t1;
 	enum log_level lvl = rq->status >= 500 ? LOG_LVL_WARN : LOG_LVL_INFO;
 
 	if (!log_enabled(lvl))
@@ -500,10 +502,12 @@ log_request(const struct request *rq)
 		logline_str(&l, "event", rq->event);
 	if (rq->meeting_id[0] != '\0')
 		logline_str(&l, "meeting_id", rq->meeting_id);
-	if (rq->error != NULL)
+	if (rq->error[0] != '\0')
 		logline_str(&l, "error", rq->error);
 	logline_int(&l, "bytes", (long long)rq->bytes);
-	logline_ms(&l, "duration_ms", (double)(ingest_now_ms() - rq->started));
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	logline_ms(&l, "duration_ms", (double)(t1.tv_sec - rq->t0.tv_sec) * 1e3 +
+	    (double)(t1.tv_nsec - rq->t0.tv_nsec) / 1e6);
 	logline_emit(&l, lvl);
 }
 
@@ -514,6 +518,7 @@ handle(struct worker *w, const struct io *io)
 	char buf[1024];
 	const char *path;
 
+	clock_gettime(CLOCK_MONOTONIC, &rq.t0);
 	rq.started = ingest_now_ms();
 	rq.method = param(io, "REQUEST_METHOD");
 	rq.head = strcmp(rq.method, "HEAD") == 0;
