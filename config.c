@@ -283,7 +283,7 @@ handler(void *user, const char *section, const char *name, const char *value)
 	struct parse *p = user;
 	enum section sec = section_of(section);
 	const struct key *k;
-	char plain[PATH_MAX], origin[200];
+	char plain[PATH_MAX], origin[300];
 	const char *why;
 
 	if (p->failed)
@@ -291,7 +291,7 @@ handler(void *user, const char *section, const char *name, const char *value)
 	/* Tables of other programs (the Ballerina runtime's) are skipped. */
 	if (sec == S_OTHER)
 		return 1;
-	snprintf(origin, sizeof(origin), "%.80s line %d: [%.40s] %.30s", p->c->path,
+	snprintf(origin, sizeof(origin), "%.120s line %d: [%.64s] %.40s", p->c->path,
 	    p->lineno, section, name);
 	if ((k = find_key(sec, name)) == NULL) {
 		set_err(p->err, p->errlen, "%s: unknown key", origin);

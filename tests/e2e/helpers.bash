@@ -18,13 +18,18 @@ ZE_SECRET=${ZE_SECRET:-e2e-secret-5f1c9a}
 
 # ---- set-up and tear-down ----
 
+# ze_setup_env [private]: "private" starts a server of this file's own,
+# also on a loopback TCP port (DB_PORT), for suites that kill or
+# reconfigure it.
 ze_setup_env() {
     export ZT=$BATS_FILE_TMPDIR
-    if [ -n "${ZE_TEST_DB_DIR:-}" ]; then
+    if [ -n "${ZE_TEST_DB_DIR:-}" ] && [ "${1:-}" != private ]; then
         export DBDIR=$ZE_TEST_DB_DIR
+        export ZE_OWN_DB=""
     else
-        export DBDIR=$ZT/db
-        ze_db_start "$DBDIR"
+        export DBDIR=$ZT/db DB_PORT ZE_OWN_DB=1
+        DB_PORT=$(ze_free_port)
+        ze_db_start "$DBDIR" "$DB_PORT"
     fi
     DBNAME=ze_$(basename "$BATS_TEST_FILENAME" .bats | tr -c 'a-z0-9_\n' _)
     export DBNAME
@@ -54,7 +59,7 @@ ze_teardown_env() {
     ze_nginx_stop "$ZT"
     ze_lighttpd_stop "$ZT"
     ze_workers_stop "$ZT"
-    if [ -z "${ZE_TEST_DB_DIR:-}" ]; then
+    if [ -n "${ZE_OWN_DB:-}" ]; then
         ze_db_stop "$DBDIR"
     fi
 }
