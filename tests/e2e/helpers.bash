@@ -75,10 +75,20 @@ ze_start_nginx_stack() {
     export BASE=http://127.0.0.1:$HTTP_PORT
 }
 
+# After a failed test, show the end of the service's log (bats prints a
+# failing test's output only).
+ze_dump_on_failure() {
+    if [ -z "${BATS_TEST_COMPLETED:-}" ] && [ -f "$ZT/zoom_events.log" ]; then
+        echo "--- last lines of zoom_events.log:" >&2
+        tail -n 15 "$ZT/zoom_events.log" >&2
+    fi
+}
+
 # Fail when a worker died or a sanitizer reported anything.  A crash must
 # never pass as a rejection.
 ze_check_clean() {
     local pid f
+    ze_dump_on_failure
     for pid in $(ze_workers_pids "$ZT"); do
         if ! ze_alive "$pid"; then
             echo "worker $pid died" >&2

@@ -44,14 +44,18 @@ ze_db_start() {
     if [ "$port" != 0 ]; then
         net=(--port="$port" --bind-address=127.0.0.1)
     fi
+    # In a subshell, so that no shell holds it as a job (and reports its
+    # death when a test kills it).
     # shellcheck disable=SC2086
-    mariadbd --no-defaults --datadir="$dir/data" --socket="$dir/mysqld.sock" \
-        "${net[@]}" --pid-file="$dir/mysqld.pid" --log-error="$dir/error.log" \
-        --user="$user" --skip-name-resolve --innodb-buffer-pool-size=64M \
-        --max-connections=500 --character-set-server=utf8mb4 \
-        --collation-server=utf8mb4_unicode_ci ${ZE_DB_OPTS:-} \
-        >/dev/null 2>&1 &
-    echo $! >"$dir/mysqld.launch"
+    (
+        mariadbd --no-defaults --datadir="$dir/data" --socket="$dir/mysqld.sock" \
+            "${net[@]}" --pid-file="$dir/mysqld.pid" --log-error="$dir/error.log" \
+            --user="$user" --skip-name-resolve --innodb-buffer-pool-size=64M \
+            --max-connections=500 --character-set-server=utf8mb4 \
+            --collation-server=utf8mb4_unicode_ci ${ZE_DB_OPTS:-} \
+            </dev/null >/dev/null 2>&1 &
+        echo $! >"$dir/mysqld.launch"
+    )
     local i
     for i in $(seq 1 300); do
         if mariadb-admin --no-defaults --socket="$dir/mysqld.sock" -uroot \

@@ -144,14 +144,21 @@ zoom_sig(const char *key, const char *ts, const char *body, size_t len,
 	return 0;
 }
 
-/* Check one sig_verify() call against the result wanted. */
-#define VERIFY(want, secrets_, n, ts, sig, body, len, now, max)            \
-	do {                                                               \
-		enum sig_result r_ = sig_verify(secrets_, n, ts, sig, body, \
-		    len, now, max);                                        \
-		CHECKF(r_ == (want), "got %s, want %s", sig_strerror(r_),  \
-		    sig_strerror(want));                                   \
-	} while (0)
+/* Check one sig_verify() call against the result wanted, reporting the
+ * caller's line. */
+static void
+verify_at(const char *file, int line, enum sig_result want,
+    const char *const *list, size_t n, const char *ts, const char *sig,
+    const char *body, size_t len, long long now, long long max_age)
+{
+	enum sig_result r = sig_verify(list, n, ts, sig, body, len, now,
+	    max_age);
+
+	unit_okf(r == want, "sig_verify() == want", file, line,
+	    "got %s, want %s", sig_strerror(r), sig_strerror(want));
+}
+
+#define VERIFY(...) verify_at(__FILE__, __LINE__, __VA_ARGS__)
 
 /* ------------------------------------------------------------- verify */
 
@@ -314,8 +321,7 @@ sig_verify_should_reject_tampered_body(void)
 	}
 	/* "45" -> "46": still valid JSON, different latency. */
 	memcpy(body, seed_body, sizeof(body));
-	*strstr(body, "45") = '4';
-	*(strstr(body, "\"latency_ms\":4") + 14) = '6';
+	strstr(body, ":45}")[2] = '6';
 	VERIFY(SIG_MISMATCH, secrets, 1, NOW_S, sig, body, len, NOW, WINDOW);
 	/* One byte short, one byte more. */
 	VERIFY(SIG_MISMATCH, secrets, 1, NOW_S, sig, seed_body, len - 1, NOW,
@@ -363,9 +369,13 @@ sig_verify_should_reject_malformed_timestamp(void)
 	};
 	char sig[SIG_HEX_LEN + 4];
 
+	static char name[128];
+
 	zoom_sig(SECRET, NOW_S, B(seed_body), sig);
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		unit_current = bad[i];
+		snprintf(name, sizeof(name), "sig_verify_should_reject_"
+		    "malformed_timestamp \"%s\"", bad[i]);
+		unit_current = name;
 		VERIFY(SIG_BAD_TIMESTAMP, secrets, 1, bad[i], sig,
 		    B(seed_body), NOW, WINDOW);
 		/* Even with the window off, it is not a number. */

@@ -62,7 +62,7 @@ unit_okf(int ok, const char *expr, const char *file, int line,
 #define CHECKF(cond, ...)                                                 \
 	unit_okf((cond) != 0, #cond, __FILE__, __LINE__, __VA_ARGS__)
 
-/* Two C strings equal (NULL only equals NULL); prints both on failure. */
+/* Two C strings equal (NULL only equals NULL). */
 static inline int
 unit_streq(const char *a, const char *b)
 {
@@ -71,38 +71,42 @@ unit_streq(const char *a, const char *b)
 	return strcmp(a, b) == 0;
 }
 
-#define CHECK_STR(got, want)                                              \
-	do {                                                              \
-		const char *unit_g_ = (got), *unit_w_ = (want);           \
-		unit_okf(unit_streq(unit_g_, unit_w_), #got " == " #want, \
-		    __FILE__, __LINE__, "got \"%s\", want \"%s\"",          \
-		    unit_g_ ? unit_g_ : "(null)",                           \
-		    unit_w_ ? unit_w_ : "(null)");                          \
-	} while (0)
-
-#define CHECK_INT(got, want)                                              \
-	do {                                                              \
-		long long unit_g_ = (long long)(got);                     \
-		long long unit_w_ = (long long)(want);                    \
-		unit_okf(unit_g_ == unit_w_, #got " == " #want, __FILE__, \
-		    __LINE__, "got %lld, want %lld", unit_g_, unit_w_);     \
-	} while (0)
-
-/* True when haystack contains needle (for error messages). */
 static inline int
-unit_contains(const char *haystack, const char *needle)
+unit_check_str(const char *got, const char *want, const char *expr,
+    const char *file, int line)
 {
-	return haystack != NULL && strstr(haystack, needle) != NULL;
+	return unit_okf(unit_streq(got, want), expr, file, line,
+	    "got \"%s\", want \"%s\"", got ? got : "(null)",
+	    want ? want : "(null)");
 }
 
+static inline int
+unit_check_int(long long got, long long want, const char *expr,
+    const char *file, int line)
+{
+	return unit_okf(got == want, expr, file, line, "got %lld, want %lld",
+	    got, want);
+}
+
+static inline int
+unit_check_contains(const char *haystack, const char *needle,
+    const char *expr, const char *file, int line)
+{
+	return unit_okf(haystack != NULL && strstr(haystack, needle) != NULL,
+	    expr, file, line, "got \"%s\", want it to contain \"%s\"",
+	    haystack ? haystack : "(null)", needle);
+}
+
+/* These print both sides on failure; like CHECK, each is one test and
+ * evaluates to 1 when it passed. */
+#define CHECK_STR(got, want) \
+	unit_check_str((got), (want), #got " == " #want, __FILE__, __LINE__)
+#define CHECK_INT(got, want)                                              \
+	unit_check_int((long long)(got), (long long)(want),               \
+	    #got " == " #want, __FILE__, __LINE__)
 #define CHECK_CONTAINS(haystack, needle)                                  \
-	do {                                                              \
-		const char *unit_h_ = (haystack), *unit_n_ = (needle);    \
-		unit_okf(unit_contains(unit_h_, unit_n_),                 \
-		    #haystack " contains " #needle, __FILE__, __LINE__,     \
-		    "got \"%s\", want it to contain \"%s\"",                \
-		    unit_h_ ? unit_h_ : "(null)", unit_n_);                 \
-	} while (0)
+	unit_check_contains((haystack), (needle),                         \
+	    #haystack " contains " #needle, __FILE__, __LINE__)
 
 /* Run one behaviour, naming it in any failure it reports. */
 #define RUN(fn)                                                           \
