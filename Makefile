@@ -147,16 +147,8 @@ run:
 	$(MAKE) all
 	deploy/run-local.sh
 
-bench:
-	tests/deps.sh
-	$(MAKE) all
-	bench/run.sh
-
-install: all
-	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 \
-		$(DESTDIR)$(DATADIR)/sql $(DESTDIR)$(DATADIR)/deploy
-	install -m 0755 zoom_events $(DESTDIR)$(SBINDIR)/zoom_events
-	install -m 0644 sql/*.sql $(DESTDIR)$(DATADIR)/sql/
+# install, deb (mk/install.mk), bench (mk/bench.mk), cluster (mk/cluster.mk)
+-include mk/*.mk
 
 clean:
 	rm -rf build zoom_events

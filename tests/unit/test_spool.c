@@ -814,7 +814,7 @@ check_concurrent_appenders(struct spool *shared, const char *dir,
 		if (pids[k] == 0) {
 			struct spool *sp = shared ? shared :
 			    spool_new(dir, "w", MAX_BODY, NULL);
-			char prefix[8];
+			char prefix[16];
 
 			snprintf(prefix, sizeof(prefix), "c%d", k);
 			_exit(append_range(sp, prefix, 0, per));
