@@ -43,7 +43,7 @@ CFLAGS   += -std=c11 $(OPT) $(WARNINGS) $(PKG_CFLAGS)
 LDFLAGS  += $(LDSAN) -Wl,-z,relro,-z,now
 LDLIBS   += $(PKG_LIBS)
 
-SRCS := zoom_events.c normalize.c signature.c config.c log.c store.c \
+SRCS := zoom_events.c normalize.c signature.c config.c log.c store.c metrics.c \
 	stats.c spool.c ingest.c
 OBJS := $(SRCS:%.c=$(BUILD)/%.o)
 HDRS := $(wildcard *.h)

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "metrics.h"
 #include "signature.h"
 
 long long
@@ -64,6 +65,7 @@ ingest_connect(struct ingest *in)
 		    store_errmsg(in->store));
 		return -1;
 	}
+	metrics_count(MC_DB_CONNECTS);
 	log_debug("connected to the database");
 	return 0;
 }
@@ -162,6 +164,7 @@ ingest_store(struct ingest *in, enum norm_result r,
 		}
 		snprintf(res->error, sizeof(res->error), "%s",
 		    store_errmsg(in->store));
+		metrics_count(MC_DB_FAILURES);
 		if (store_err_is_data(in->store) && !dead &&
 		    norm_class(r) == NORM_CLASS_EVENT) {
 			/* The server refuses this event's values: retrying
@@ -188,10 +191,12 @@ ingest_store(struct ingest *in, enum norm_result r,
 	}
 	if (spool_append(in->spool, received_ms, request_id, ev->raw,
 	    ev->raw_len) == 0) {
+		metrics_count(MC_SPOOLED);
 		res->fate = FATE_SPOOLED;
 		return;
 	}
 	log_warn("cannot spool a delivery (request_id=%s)", request_id);
+	metrics_count(MC_SPOOL_FAILED);
 	res->fate = FATE_LOST;
 }
 
@@ -283,10 +288,38 @@ ingest_health(struct ingest *in)
 	return h;
 }
 
-void
-ingest_health_invalidate(struct ingest *in)
+static void
+add_reason(void *arg, const char *reason, long long n)
 {
-	in->cached_at = 0;
+	struct reason_counts *rc = arg;
+
+	if (rc->n >= INGEST_MAX_REASONS)
+		return;
+	snprintf(rc->reason[rc->n], sizeof(rc->reason[0]), "%s", reason);
+	rc->count[rc->n++] = n;
+}
+
+const struct reason_counts *
+ingest_reasons(struct ingest *in)
+{
+	struct reason_counts *rc = &in->reasons;
+	long long now = ingest_now_ms();
+
+	if (in->reasons_at != 0 &&
+	    now - in->reasons_at < in->cfg->stats_cache_ms)
+		return rc;
+	memset(rc, 0, sizeof(*rc));
+	if (ingest_connect(in) == 0) {
+		if (store_rejected_reasons(in->store, add_reason, rc) == 0) {
+			rc->valid = true;
+		} else {
+			log_warnx("cannot count dead letters: %s",
+			    store_errmsg(in->store));
+			after_failure(in);
+		}
+	}
+	in->reasons_at = now;
+	return rc;
 }
 
 /* Move one dead letter if it normalizes now.  1 moved, 0 kept or missing,

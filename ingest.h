@@ -40,6 +40,15 @@ struct health {
 	long long age_ms;               /* how old the cached part is */
 };
 
+/* Dead letters kept, per reason (for metrics). */
+#define INGEST_MAX_REASONS 32
+struct reason_counts {
+	int n;
+	char reason[INGEST_MAX_REASONS][65];
+	long long count[INGEST_MAX_REASONS];
+	bool valid;
+};
+
 struct ingest {
 	const struct config *cfg;
 	struct store *store;
@@ -48,6 +57,8 @@ struct ingest {
 	long long db_retry_at;          /* monotonic ms: skip connects before */
 	struct health cached;
 	long long cached_at;            /* monotonic ms, 0 = never */
+	struct reason_counts reasons;
+	long long reasons_at;           /* monotonic ms, 0 = never */
 };
 
 /* Set up for this process: no connection yet (see ingest_connect()). */
@@ -88,8 +99,8 @@ long long ingest_drain(struct ingest *in, int max_records, int budget_ms);
 /* The health snapshot, refreshed when older than stats_cache_ms. */
 const struct health *ingest_health(struct ingest *in);
 
-/* Forget the cached snapshot (after a write that changed counters). */
-void ingest_health_invalidate(struct ingest *in);
+/* Dead letters per reason, refreshed like the health snapshot. */
+const struct reason_counts *ingest_reasons(struct ingest *in);
 
 struct replay_counts {
 	long long moved;        /* now in zoom_visit_events (or duplicates) */

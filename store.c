@@ -489,6 +489,40 @@ store_rejected_delete(struct store *st, long long id)
 	return store_exec(st, rejected_delete_sql, &p, 1, NULL);
 }
 
+static const char reasons_sql[] =
+    "SELECT reason, COUNT(*) FROM zoom_rejected_events GROUP BY reason";
+
+struct reasons_cb {
+	void (*fn)(void *arg, const char *reason, long long n);
+	void *arg;
+};
+
+static int
+each_reason(void *arg, struct store_col *out, size_t nout)
+{
+	struct reasons_cb *cb = arg;
+
+	(void)nout;
+	cb->fn(cb->arg, out[0].buf, out[1].i);
+	return 0;
+}
+
+int
+store_rejected_reasons(struct store *st,
+    void (*fn)(void *arg, const char *reason, long long n), void *arg)
+{
+	char reason[65];
+	struct store_col c[2] = {
+		{ .type = STORE_STR, .buf = reason, .size = sizeof(reason) },
+		{ .type = STORE_INT },
+	};
+	struct reasons_cb cb = { fn, arg };
+
+	if (store_query(st, reasons_sql, NULL, 0, c, 2, each_reason, &cb) < 0)
+		return -1;
+	return store_commit(st);
+}
+
 static const char table_exists_sql[] =
     "SELECT COUNT(*) FROM information_schema.tables"
     " WHERE table_schema = DATABASE() AND table_name = ?";

@@ -131,6 +131,11 @@ int store_rejected_get(struct store *st, long long id, char *buf,
 /* Delete one dead letter within the current transaction.  0 or -1. */
 int store_rejected_delete(struct store *st, long long id);
 
+/* Dead letters currently kept, per reason: fn(arg, reason, count) for
+ * each.  Ends the read.  0 or -1. */
+int store_rejected_reasons(struct store *st,
+    void (*fn)(void *arg, const char *reason, long long n), void *arg);
+
 /* Check that every table the service needs exists; fills err with the
  * first missing one.  0 or -1. */
 int store_check_schema(struct store *st, char *err, size_t errlen);

@@ -32,6 +32,7 @@
 #include "config.h"
 #include "ingest.h"
 #include "log.h"
+#include "metrics.h"
 #include "normalize.h"
 #include "signature.h"
 #include "stats.h"
@@ -40,8 +41,6 @@
 #define ZE_VERSION "1.0.0"
 #endif
 
-#define ROUTE_EVENTS "/zoom_events/events"
-#define ROUTE_HEALTH "/zoom_events/health"
 
 extern char **environ;
 
@@ -74,6 +73,7 @@ struct request {
 	long long started;      /* monotonic ms */
 	struct timespec t0;     /* for the logged duration */
 	const char *route;      /* for the log line */
+	enum metrics_route mroute;
 	int status;
 	const char *outcome;    /* what happened, for log and header */
 	char error[256];        /* the error message, if any */
@@ -172,19 +172,20 @@ json_escape(char *buf, size_t len, size_t size, const char *s)
  * body is JSON; HEAD gets the headers only.
  */
 static void
-respond(struct request *rq, int status, const char *headers, const char *body)
+send_response(struct request *rq, int status, const char *type,
+    const char *headers, const char *body)
 {
 	char head[512];
 	int n;
 
 	rq->status = status;
 	n = snprintf(head, sizeof(head), "Status: %d %s\r\n"
-	    "Content-Type: application/json\r\n"
+	    "Content-Type: %s\r\n"
 	    "Content-Length: %zu\r\n"
 	    "Cache-Control: no-store\r\n"
 	    "X-Content-Type-Options: nosniff\r\n"
 	    "%s%s%s%s\r\n",
-	    status, reason_phrase(status), strlen(body), headers,
+	    status, reason_phrase(status), type, strlen(body), headers,
 	    rq->outcome ? "X-Zoom-Events-Outcome: " : "",
 	    rq->outcome ? rq->outcome : "", rq->outcome ? "\r\n" : "");
 	if (n < 0 || (size_t)n >= sizeof(head))
@@ -192,6 +193,19 @@ respond(struct request *rq, int status, const char *headers, const char *body)
 	if (io_write(rq->io, head, (size_t)n) != 0 ||
 	    (!rq->head && io_write(rq->io, body, strlen(body)) != 0))
 		log_debug("client went away before the response was sent");
+}
+
+static void
+respond(struct request *rq, int status, const char *headers, const char *body)
+{
+	send_response(rq, status, "application/json", headers, body);
+}
+
+static void
+respond_typed(struct request *rq, int status, const char *type,
+    const char *body)
+{
+	send_response(rq, status, type, "", body);
 }
 
 /* {"error":"<msg>"} with status. */
@@ -452,6 +466,102 @@ handle_health(struct request *rq)
 	respond(rq, strict && !ok ? 503 : 200, "", body);
 }
 
+/* ---- GET /zoom_events/metrics ---- */
+
+/* Counters from zoom_stats (all hosts), as Prometheus counters. */
+static void
+render_db_counters(char *buf, size_t size, size_t *n, const struct health *h)
+{
+	static const struct {
+		const char *name, *help;
+		size_t off;
+	} rows[] = {
+		{ "received", "Deliveries stored: events and dead letters",
+		  offsetof(struct stats_counts, received) },
+		{ "inserted", "Rows added to zoom_visit_events",
+		  offsetof(struct stats_counts, inserted) },
+		{ "duplicates", "Deliveries already stored (Zoom retries)",
+		  offsetof(struct stats_counts, duplicates) },
+		{ "ignored", "Non-meeting events kept as dead letters",
+		  offsetof(struct stats_counts, ignored) },
+		{ "rejected", "Malformed events kept as dead letters",
+		  offsetof(struct stats_counts, rejected) },
+		{ "rejected_auth", "Requests refused for their signature (401)",
+		  offsetof(struct stats_counts, rejected_auth) },
+		{ "url_validations", "Zoom endpoint validations answered",
+		  offsetof(struct stats_counts, url_validations) },
+		{ "replayed", "Deliveries stored from a spool",
+		  offsetof(struct stats_counts, replayed) },
+	};
+
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		const long long *v = (const long long *)(const void *)
+		    ((const char *)&h->counts + rows[i].off);
+		int k = snprintf(buf + *n, size - *n, "# HELP zoom_events_%s_total "
+		    "%s, all hosts (zoom_stats).\n# TYPE zoom_events_%s_total "
+		    "counter\nzoom_events_%s_total %lld\n", rows[i].name,
+		    rows[i].help, rows[i].name, rows[i].name, *v);
+
+		if (k > 0 && (size_t)k < size - *n)
+			*n += (size_t)k;
+	}
+}
+
+static void
+handle_metrics(struct request *rq)
+{
+	static char body[32768];
+	const struct health *h;
+	const struct reason_counts *rc;
+	size_t n = 0;
+	int k;
+
+	if (strcmp(rq->method, "GET") != 0 && strcmp(rq->method, "HEAD") != 0) {
+		respond_error(rq, 405, "Allow: GET, HEAD\r\n", "use GET");
+		return;
+	}
+	h = ingest_health(&rq->w->in);
+	rq->w->drain_now = h->db_up;
+	k = snprintf(body, sizeof(body), "# HELP zoom_events_build_info "
+	    "Version of the service.\n# TYPE zoom_events_build_info gauge\n"
+	    "zoom_events_build_info{version=\"%s\"} 1\n"
+	    "# HELP zoom_events_db_up Whether this worker reached its "
+	    "database for this scrape.\n# TYPE zoom_events_db_up gauge\n"
+	    "zoom_events_db_up %d\n"
+	    "# HELP zoom_events_db_synced 1 unless the database is a Galera "
+	    "node that is not Synced.\n# TYPE zoom_events_db_synced gauge\n"
+	    "zoom_events_db_synced %d\n", ZE_VERSION, h->db_up,
+	    h->db_up && (h->wsrep_state[0] == '\0' ||
+	    strcmp(h->wsrep_state, "Synced") == 0));
+	n = k > 0 ? (size_t)k : 0;
+	if (h->spool_pending >= 0)
+		n += (size_t)snprintf(body + n, sizeof(body) - n,
+		    "# HELP zoom_events_spool_pending Deliveries waiting in "
+		    "this host's spool.\n# TYPE zoom_events_spool_pending "
+		    "gauge\nzoom_events_spool_pending %lld\n",
+		    h->spool_pending);
+	if (h->counters_valid)
+		render_db_counters(body, sizeof(body), &n, h);
+	rc = ingest_reasons(&rq->w->in);
+	if (rc->valid) {
+		n += (size_t)snprintf(body + n, sizeof(body) - n,
+		    "# HELP zoom_events_dead_letters Rows kept in "
+		    "zoom_rejected_events, by reason.\n"
+		    "# TYPE zoom_events_dead_letters gauge\n");
+		for (int i = 0; i < rc->n && n < sizeof(body); i++)
+			n += (size_t)snprintf(body + n, sizeof(body) - n,
+			    "zoom_events_dead_letters{reason=\"%s\"} %lld\n",
+			    rc->reason[i], rc->count[i]);
+	}
+	if (n >= sizeof(body) || metrics_render(body, sizeof(body), &n) != 0) {
+		respond_error(rq, 500, "", "metrics too large");
+		return;
+	}
+	rq->outcome = h->db_up ? "db_up" : "db_down";
+	respond_typed(rq, 200, "text/plain; version=0.0.4; charset=utf-8",
+	    body);
+}
+
 /* ---- dispatch ---- */
 
 /*
@@ -482,13 +592,19 @@ route_of(const struct io *io, char *buf, size_t size)
 	return buf;
 }
 
+/* Count the request in the metrics and log its one line. */
 static void
-log_request(const struct request *rq)
+finish_request(const struct request *rq)
 {
 	struct logline l;
 	struct timespec t1;
 	enum log_level lvl = rq->status >= 500 ? LOG_LVL_WARN : LOG_LVL_INFO;
+	double ms;
 
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	ms = (double)(t1.tv_sec - rq->t0.tv_sec) * 1e3 +
+	    (double)(t1.tv_nsec - rq->t0.tv_nsec) / 1e6;
+	metrics_observe(rq->mroute, rq->status, ms / 1e3);
 	if (!log_enabled(lvl))
 		return;
 	logline_init(&l);
@@ -505,16 +621,27 @@ log_request(const struct request *rq)
 	if (rq->error[0] != '\0')
 		logline_str(&l, "error", rq->error);
 	logline_int(&l, "bytes", (long long)rq->bytes);
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	logline_ms(&l, "duration_ms", (double)(t1.tv_sec - rq->t0.tv_sec) * 1e3 +
-	    (double)(t1.tv_nsec - rq->t0.tv_nsec) / 1e6);
+	logline_ms(&l, "duration_ms", ms);
 	logline_emit(&l, lvl);
 }
+
+static const struct route {
+	const char *path;
+	const char *name;               /* for the log line */
+	enum metrics_route metric;
+	void (*handler)(struct request *rq);
+} routes[] = {
+	{ "/zoom_events/events", "events", ROUTE_EVENTS, handle_events },
+	{ "/zoom_events/health", "health", ROUTE_HEALTH, handle_health },
+	{ "/zoom_events/metrics", "metrics", ROUTE_METRICS, handle_metrics },
+	{ NULL, "unknown", ROUTE_OTHER, NULL },
+};
 
 static void
 handle(struct worker *w, const struct io *io)
 {
 	struct request rq = { .w = w, .io = io };
+	const struct route *r;
 	char buf[1024];
 	const char *path;
 
@@ -524,18 +651,16 @@ handle(struct worker *w, const struct io *io)
 	rq.head = strcmp(rq.method, "HEAD") == 0;
 	set_request_id(&rq);
 	path = route_of(io, buf, sizeof(buf));
-	if (strcmp(path, ROUTE_EVENTS) == 0) {
-		rq.route = "events";
-		handle_events(&rq);
-	} else if (strcmp(path, ROUTE_HEALTH) == 0) {
-		rq.route = "health";
-		handle_health(&rq);
-	} else {
-		rq.route = "unknown";
+	for (r = routes; r->path != NULL && strcmp(path, r->path) != 0; r++)
+		;
+	rq.route = r->name;
+	rq.mroute = r->metric;
+	if (r->handler != NULL)
+		r->handler(&rq);
+	else
 		respond_error(&rq, 404, "", "no such resource");
-	}
 	w->served++;
-	log_request(&rq);
+	finish_request(&rq);
 }
 
 /* After the response has gone: replay the spool if it is due. */
@@ -587,6 +712,24 @@ spool_warn(const char *msg)
 	log_warnx("%s", msg);
 }
 
+/* The shared metrics file lives in the spool directory, the one place a
+ * hardened unit may write. */
+static void
+open_metrics(const struct config *cfg)
+{
+	char path[PATH_MAX + 16];
+
+	if (mkdir(cfg->spool_dir, 0700) != 0 && errno != EEXIST) {
+		log_warn("cannot create %s; metrics are per worker",
+		    cfg->spool_dir);
+		return;
+	}
+	snprintf(path, sizeof(path), "%s/metrics.shm", cfg->spool_dir);
+	if (metrics_open(path) != 0)
+		log_warn("cannot share metrics through %s; metrics are per "
+		    "worker", path);
+}
+
 static void
 worker_init(struct worker *w, const struct config *cfg)
 {
@@ -596,6 +739,7 @@ worker_init(struct worker *w, const struct config *cfg)
 	if (w->body == NULL)
 		fatalx("out of memory");
 	ingest_init(&w->in, cfg, spool_warn);
+	open_metrics(cfg);
 }
 
 static void

@@ -436,6 +436,51 @@ config_should_parse_log_level_names(void)
 	clear_env();
 }
 
+static void
+config_should_reject_values_longer_than_their_field(void)
+{
+	char text[256], big[300];
+
+	memset(big, 'd', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	/* database is a 64-character MariaDB identifier. */
+	snprintf(text, sizeof(text), "[db]\ndatabase = \"%.64s\"\n", big);
+	if (CHECKF(load_text(text) == 0, "%s", err))
+		CHECK_INT(strlen(cfg.db.database), 64);
+	snprintf(text, sizeof(text), "[db]\ndatabase = \"%.65s\"\n", big);
+	if (CHECK(load_text(text) == -1)) {
+		CHECK_CONTAINS(err, "database");
+		CHECK_CONTAINS(err, "longer than 64");
+	}
+	/* From the environment, where lines have no length limit. */
+	clear_env();
+	big[255] = '\0';
+	setenv("ZOOM_EVENTS_DB_HOST", big, 1);
+	if (CHECKF(load(write_file("", 0600)) == 0, "%s", err))
+		CHECK_INT(strlen(cfg.db.host), 255);
+	big[255] = 'd';
+	setenv("ZOOM_EVENTS_DB_HOST", big, 1);
+	if (CHECK(load(write_file("", 0600)) == -1))
+		CHECK_CONTAINS(err, "ZOOM_EVENTS_DB_HOST");
+	clear_env();
+}
+
+static void
+config_should_reject_a_config_path_longer_than_path_max(void)
+{
+	char *path = malloc(PATH_MAX + 10);
+
+	if (path == NULL)
+		abort();
+	memset(path, 'p', PATH_MAX + 9);
+	path[0] = '/';
+	path[PATH_MAX + 9] = '\0';
+	clear_env();
+	CHECK(load(path) == -1);
+	CHECK(err[0] != '\0');
+	free(path);
+}
+
 /* ------------------------------------------------------- environment */
 
 static void
@@ -713,6 +758,19 @@ config_should_reject_empty_or_missing_secret_file(void)
 		CHECK_CONTAINS(err, "webhook_secret_file");
 }
 
+static void
+config_should_reject_a_secret_file_too_large_to_hold_secrets(void)
+{
+	char text[PATH_MAX + 64], big[4096];
+
+	memset(big, 'x', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	snprintf(text, sizeof(text), "[zoom]\nwebhook_secret_file = \"%s\"\n",
+	    write_file(big, 0600));
+	if (CHECK(load_text(text) == -1))
+		CHECK_CONTAINS(err, "too large");
+}
+
 /* A secret in the config wins over a secret file (documented here). */
 static void
 config_should_prefer_secret_list_over_secret_file(void)
@@ -879,6 +937,8 @@ main(void)
 	RUN(config_should_reject_bad_instance_and_empty_spool_dir);
 	RUN(config_should_parse_allow_unsigned);
 	RUN(config_should_parse_log_level_names);
+	RUN(config_should_reject_values_longer_than_their_field);
+	RUN(config_should_reject_a_config_path_longer_than_path_max);
 	RUN(config_should_let_environment_beat_the_file);
 	RUN(config_should_reject_bad_environment_values_naming_the_variable);
 	RUN(config_should_read_the_file_named_by_zoom_events_config);
@@ -891,6 +951,7 @@ main(void)
 	RUN(config_should_let_environment_secret_beat_the_file);
 	RUN(config_should_read_the_webhook_secret_file);
 	RUN(config_should_reject_empty_or_missing_secret_file);
+	RUN(config_should_reject_a_secret_file_too_large_to_hold_secrets);
 	RUN(config_should_prefer_secret_list_over_secret_file);
 	RUN(config_should_warn_when_secret_file_is_world_readable);
 	RUN(config_should_warn_when_file_with_password_is_world_readable);

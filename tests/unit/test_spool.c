@@ -501,6 +501,49 @@ out:
 	rm_dir(dir);
 }
 
+/* Leftovers of crashes: an empty spool file (created, never written), an
+ * empty claimed file, and an offset file pointing past its file's end. */
+static void
+spool_should_clean_up_empty_and_finished_leftovers(void)
+{
+	char dir[PATH_MAX], path[PATH_MAX + 64];
+	struct spool_drain_result res;
+	struct spool *sp;
+	struct seen s;
+	int fd;
+
+	make_dir(dir, sizeof(dir));
+	sp = spool_new(dir, "web1", MAX_BODY, on_warn);
+	seen_init(&s);
+	snprintf(path, sizeof(path), "%s/web9-1.spool", dir);
+	fd = open(path, O_WRONLY | O_CREAT, 0600);
+	CHECK(fd >= 0 && close(fd) == 0);
+	snprintf(path, sizeof(path), "%s/web9-2.spool.1.0.draining", dir);
+	fd = open(path, O_WRONLY | O_CREAT, 0600);
+	CHECK(fd >= 0 && close(fd) == 0);
+	CHECK_INT(spool_pending(sp), 0);
+	CHECK(drain(sp, &s, ZE_DRAIN_BATCH, ZE_DRAIN_BUDGET_MS, &res) == 0);
+	CHECK_INT(res.replayed, 0);
+	CHECK_INT(res.torn, 0);
+	CHECK_INT(count_files(dir, ".spool", NULL, 0), 0);
+	CHECK_INT(count_files(dir, ".draining", NULL, 0), 0);
+
+	/* A claimed file whose records were all replayed before a crash
+	 * removed it: the offset is at its end. */
+	CHECK(append_range(sp, "r", 0, 2) == 0);
+	CHECK(drain(sp, &s, 2, ZE_DRAIN_BUDGET_MS, &res) == 0);
+	CHECK_INT(res.replayed, 2);
+	CHECK_INT(spool_pending(sp), 0);
+	CHECK(drain(sp, &s, ZE_DRAIN_BATCH, ZE_DRAIN_BUDGET_MS, &res) == 0);
+	CHECK_INT(res.replayed, 0);
+	CHECK_INT(s.n, 2);
+	CHECK_INT(count_files(dir, ".draining", NULL, 0), 0);
+	CHECK_INT(count_files(dir, ".off", NULL, 0), 0);
+	seen_release(&s);
+	spool_free(sp);
+	rm_dir(dir);
+}
+
 /* Damage the middle one of three records in some way; the other two
  * must replay and the damage count as one torn record. */
 static void
@@ -566,6 +609,8 @@ spool_should_skip_a_corrupted_record_in_the_middle(void)
 	check_middle_damage("a length one too long", 4 + 10 + 8, 1);
 	check_middle_damage("a length one too short", 4 + 10 + 8, -1);
 	check_middle_damage("a huge length", 4 + 10 + 5, 0x70);
+	check_middle_damage("an id length past the limit", 4 + 2 - 1, 0x70);
+	check_middle_damage("an id length past the record", 4 + 2, 0x40);
 }
 
 /* An appender whose file a drainer renamed away must start a new file,
@@ -943,6 +988,7 @@ main(void)
 	RUN(spool_should_keep_the_record_the_callback_refused);
 	RUN(spool_should_skip_a_torn_record_at_the_tail);
 	RUN(spool_should_resync_after_a_torn_record);
+	RUN(spool_should_clean_up_empty_and_finished_leftovers);
 	RUN(spool_should_skip_a_corrupted_record_in_the_middle);
 	RUN(spool_should_append_to_a_fresh_file_after_the_drainer_renamed_it);
 	RUN(spool_should_create_a_missing_directory);
