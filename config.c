@@ -495,6 +495,14 @@ config_load(struct config *c, const char *path, char *err, size_t errlen)
 }
 
 void
+config_copy(struct config *dst, const struct config *src)
+{
+	*dst = *src;
+	for (size_t i = 0; i < dst->nsecrets; i++)
+		dst->secrets[i] = dst->secret_store[i];
+}
+
+void
 config_dump(const struct config *c, void (*out)(const char *line))
 {
 	char line[PATH_MAX + 128];

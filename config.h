@@ -59,6 +59,10 @@ struct config {
  */
 int config_load(struct config *c, const char *path, char *err, size_t errlen);
 
+/* Copy a configuration: secrets[] point into the struct itself, so a
+ * plain assignment would leave them pointing into the source. */
+void config_copy(struct config *dst, const struct config *src);
+
 /* Print every setting, secrets and passwords masked, one per line. */
 void config_dump(const struct config *c, void (*out)(const char *line));
 

@@ -876,7 +876,7 @@ run_supervisor(struct config *cfg, const char *cfgpath, int listen_fd, int n)
 				log_warnx("reload failed, keeping the old "
 				    "configuration: %s", err);
 			} else {
-				*cfg = fresh;
+				config_copy(cfg, &fresh);
 				for (int i = 0; i < n; i++)
 					if (pids[i] > 0)
 						kill(pids[i], SIGTERM);

@@ -141,3 +141,34 @@ teardown() {
     ze_eq "$?" 0
     for k in $now; do ! ze_alive "$k"; done
 }
+
+@test "-F: SIGHUP re-reads the configuration file and replaces the workers" {
+    unset ZOOM_EVENTS_WEBHOOK_SECRET ZOOM_EVENTS_CONFIG
+    printf '[zoom]\nwebhook_secret = "first-secret"\n' >"$ZT/hup.toml"
+    "$ZE_BIN" -c "$ZT/hup.toml" -s "$ZT/hup.sock" -F 2 &
+    sup=$!
+    ze_wait_socket "$ZT/hup.sock"
+    body=$(ze_event meeting.started 9101 hup-uuid 1700000001100)
+    read -r ts sig < <(ze_sign "$body" "" first-secret)
+    ze_fcgi "$ZT/hup.sock" POST /zoom_events/events "$body" \
+        HTTP_X_ZM_REQUEST_TIMESTAMP="$ts" HTTP_X_ZM_SIGNATURE="$sig"
+    ze_eq "$HTTP_STATUS" 202
+    printf '[zoom]\nwebhook_secret = "second-secret"\n' >"$ZT/hup.toml"
+    old=$(pgrep -P "$sup" | sort)
+    kill -HUP "$sup"
+    for i in $(seq 1 50); do
+        now=$(pgrep -P "$sup" | sort)
+        [ "$(echo "$now" | wc -l)" -eq 2 ] && [ -z "$(comm -12 <(echo "$old") <(echo "$now"))" ] && break
+        sleep 0.1
+    done
+    ze_eq "$(comm -12 <(echo "$old") <(echo "$now"))" ""
+    ze_fcgi "$ZT/hup.sock" POST /zoom_events/events "$body" \
+        HTTP_X_ZM_REQUEST_TIMESTAMP="$ts" HTTP_X_ZM_SIGNATURE="$sig"
+    ze_eq "$HTTP_STATUS" 401
+    read -r ts sig < <(ze_sign "$body" "" second-secret)
+    ze_fcgi "$ZT/hup.sock" POST /zoom_events/events "$body" \
+        HTTP_X_ZM_REQUEST_TIMESTAMP="$ts" HTTP_X_ZM_SIGNATURE="$sig"
+    ze_eq "$HTTP_STATUS" 202
+    kill -TERM "$sup"
+    wait "$sup"
+}
