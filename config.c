@@ -335,6 +335,14 @@ read_file(struct config *c, char *err, size_t errlen)
 	if ((p.fp = fopen(c->path, "r")) == NULL)
 		return set_err(err, errlen, "cannot open %s: %s", c->path,
 		    strerror(errno));
+	/*
+	 * TOML, not INI: an indented line is a key of its own, not more of
+	 * the previous value, and ';' is a character like any other (unquote()
+	 * handles '#' comments).  Debian's libinih makes these run-time
+	 * settings.
+	 */
+	ini_allow_multiline = false;
+	ini_allow_inline_comments = false;
 	rc = ini_parse_stream(reader, &p, handler, &p);
 	if (fstat(fileno(p.fp), &st) == 0 && (st.st_mode & S_IROTH) &&
 	    (c->db.password[0] != '\0' || c->secret_list[0] != '\0'))

@@ -21,7 +21,7 @@
  * the one Zoom sent; a millisecond timestamp stays below it for another
  * 285,000 years.
  */
-#define EXACT_INT_MAX 9007199254740992.0
+#define EXACT_INT_MAX 9007199254740991.0       /* 2^53 - 1 */
 
 static const struct {
 	const char *token;
@@ -90,7 +90,11 @@ bool
 norm_utf8_valid(const char *s, size_t len)
 {
 	const unsigned char *p = (const unsigned char *)s;
-	const unsigned char *end = p + len;
+	const unsigned char *end;
+
+	if (len == 0)
+		return true;    /* s may be NULL */
+	end = p + len;
 
 	while (p < end) {
 		unsigned char c = *p;

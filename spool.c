@@ -166,7 +166,7 @@ lock_current(struct spool *sp)
 {
 	struct stat a, b;
 
-	for (int tries = 0; tries < 4; tries++) {
+	for (int tries = 0; tries < 16; tries++) {
 		if (sp->fd < 0 && open_file(sp) != 0)
 			return -1;
 		if (flock(sp->fd, LOCK_EX) != 0)
@@ -432,6 +432,7 @@ static int
 claim(const char *path, char *draining, size_t len)
 {
 	static unsigned seq;
+	struct stat st;
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	int rc;
 
@@ -440,6 +441,14 @@ claim(const char *path, char *draining, size_t len)
 	if (flock(fd, LOCK_EX) != 0) {
 		close(fd);
 		return -1;
+	}
+	/* A fresh empty file is one an appender has just created and is
+	 * about to write: moving it would only make the appender start over.
+	 * An old empty one was left by a crash and is cleaned up. */
+	if (fstat(fd, &st) != 0 ||
+	    (st.st_size == 0 && st.st_mtime > time(NULL) - 10)) {
+		close(fd);
+		return 1;
 	}
 	snprintf(draining, len, "%s.%ld.%u.draining", path, (long)getpid(),
 	    seq++);

@@ -15,12 +15,17 @@
 ZE_BIN=${ZE_BIN:-$ZE_ROOT/zoom_events}
 
 ze_free_port() {
-    local p
+    local p hex
     while :; do
-        p=$((20000 + RANDOM % 40000))
+        # Below the kernel's ephemeral range (32768+), so that no outgoing
+        # connection can hold it between this check and the bind.
+        p=$((10000 + RANDOM % 22000))
         # Ports given as arguments are taken already.
         case " $* " in *" $p "*) continue ;; esac
-        if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+        hex=$(printf ':%04X' "$p")
+        # Any local socket on it, in any state (listening, TIME_WAIT...).
+        if ! awk '{print $2}' /proc/net/tcp /proc/net/tcp6 2>/dev/null |
+            grep -q "$hex\$"; then
             echo "$p"
             return 0
         fi

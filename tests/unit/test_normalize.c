@@ -340,7 +340,8 @@ static const struct inline_case cases[] = {
 	{ "normalize_should_reject_bad_continuation",
 	  B("{\"event\":\"\xC3\x28\"}"), NORM_ERR_UTF8, NULL },
 	{ "normalize_should_reject_latin1_name",
-	  B(PARTICIPANT("\"user_name\":\"Mar\xED" "a\"")), NORM_ERR_UTF8, NULL },
+	  B(PARTICIPANT("\"user_name\":\"Mar\xED" "a\"")), NORM_ERR_UTF8,
+	  NULL },
 
 	/* NORM_ERR_JSON */
 	{ "normalize_should_reject_raw_nul_byte",

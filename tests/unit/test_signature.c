@@ -490,7 +490,8 @@ sig_verify_should_cover_raw_body_bytes(void)
 		  B("{\"user_name\":\"\xE7\x8E\x8B\xE5\xB0\x8F\xE6\x98\x8E "
 		  "\xD8\xAF. \xD8\xA3\xD8\xAD\xD9\x85\xD8\xAF "
 		  "\xF0\x9F\x91\xA9\xE2\x80\x8D\xE2\x9A\x95\xEF\xB8\x8F\"}") },
-		{ "escaped UTF-8", B("{\"user_name\":\"\\u738b\\ud83e\\ude7a\"}") },
+		{ "escaped UTF-8",
+		  B("{\"user_name\":\"\\u738b\\ud83e\\ude7a\"}") },
 		{ "NUL bytes", B("{\"a\":\"x\0y\"}\0\0trailer") },
 		{ "only a NUL", B("\0") },
 		{ "empty", B("") },
