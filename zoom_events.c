@@ -689,8 +689,12 @@ on_signal(int sig)
 	FCGX_ShutdownPending();
 }
 
-/* SIGTERM/SIGINT stop the accept loop: no SA_RESTART, so a worker idle
- * in accept() returns at once; a request in progress finishes first. */
+/*
+ * SIGTERM, SIGINT and SIGUSR1 (libfcgi's and Apache mod_fastcgi's "finish
+ * and exit") stop the accept loop: no SA_RESTART, so a worker idle in
+ * accept() returns at once, and a request in progress finishes first.
+ * Installed after FCGX_Init(), which sets up handlers of its own.
+ */
 static void
 install_signals(void)
 {
@@ -701,6 +705,7 @@ install_signals(void)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGUSR1, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
 	sa.sa_handler = SIG_IGN;
 	sigaction(SIGPIPE, &sa, NULL);
@@ -831,17 +836,9 @@ run_supervisor(struct config *cfg, const char *cfgpath, int listen_fd, int n)
 {
 	pid_t *pids = calloc((size_t)n, sizeof(pid_t));
 	long long *born = calloc((size_t)n, sizeof(long long));
-	struct sigaction sa;
-
 	if (pids == NULL || born == NULL)
 		fatalx("out of memory");
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
-	sa.sa_handler = SIG_IGN;
-	sigaction(SIGPIPE, &sa, NULL);
+	install_signals();
 	log_info("supervisor starting %d workers", n);
 
 	while (!stopping) {
@@ -1104,13 +1101,23 @@ usage(FILE *fp)
 	    "  check-config               as --check-config\n");
 }
 
-/* The listening socket: ours (-s/-b), systemd's (fd 3), or fd 0. */
+/* The listening socket: systemd's (fd 3), ours (-s/-b), or fd 0. */
 static int
 listen_socket(const char *sock_path, const char *bind_addr, mode_t mode)
 {
 	const char *lp = getenv("LISTEN_PID"), *lf = getenv("LISTEN_FDS");
 	int fd;
 
+	/* systemd socket activation passes the socket as fd 3; it wins over
+	 * -s/-b, so one unit's command line serves with or without the
+	 * .socket unit. */
+	if (lp != NULL && lf != NULL && strtol(lp, NULL, 10) == getpid() &&
+	    strtol(lf, NULL, 10) >= 1) {
+		unsetenv("LISTEN_PID");
+		unsetenv("LISTEN_FDS");
+		unsetenv("LISTEN_FDNAMES");
+		return 3;
+	}
 	if (sock_path != NULL) {
 		struct stat st;
 
@@ -1127,14 +1134,6 @@ listen_socket(const char *sock_path, const char *bind_addr, mode_t mode)
 		if ((fd = FCGX_OpenSocket(bind_addr, 128)) < 0)
 			fatal("cannot listen on %s", bind_addr);
 		return fd;
-	}
-	/* systemd socket activation passes the socket as fd 3. */
-	if (lp != NULL && lf != NULL && strtol(lp, NULL, 10) == getpid() &&
-	    strtol(lf, NULL, 10) >= 1) {
-		unsetenv("LISTEN_PID");
-		unsetenv("LISTEN_FDS");
-		unsetenv("LISTEN_FDNAMES");
-		return 3;
 	}
 	return 0;
 }

@@ -139,7 +139,7 @@ teardown() {
     kill -TERM "$sup"
     wait "$sup"
     ze_eq "$?" 0
-    for k in $now; do ! ze_alive "$k"; done
+    for k in $now; do ze_refute ze_alive "$k"; done
 }
 
 @test "-F: SIGHUP re-reads the configuration file and replaces the workers" {
@@ -171,4 +171,22 @@ teardown() {
     ze_eq "$HTTP_STATUS" 202
     kill -TERM "$sup"
     wait "$sup"
+}
+
+@test "SIGUSR1 (libfcgi's graceful stop) ends a worker, and a supervisor with its workers" {
+    "$ZE_BIN" -s "$ZT/usr1.sock" &
+    pid=$!
+    ze_wait_socket "$ZT/usr1.sock"
+    kill -USR1 "$pid"
+    wait "$pid"
+    ze_eq "$?" 0
+    "$ZE_BIN" -s "$ZT/usr1f.sock" -F 2 &
+    sup=$!
+    ze_wait_socket "$ZT/usr1f.sock"
+    sleep 0.3
+    kids=$(pgrep -P "$sup")
+    kill -USR1 "$sup"
+    wait "$sup"
+    ze_eq "$?" 0
+    for k in $kids; do ze_refute ze_alive "$k"; done
 }

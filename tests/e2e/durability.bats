@@ -254,7 +254,7 @@ check_acked() {
         sleep 0.01
     done
     ms=$(( ($(date +%s%N) - start) / 1000000 ))
-    ! ze_alive "$pid"
+    ze_refute ze_alive "$pid"
     [ "$ms" -lt 1000 ]
     sed -i "/^$pid\$/d" "$ZT/workers.pid"
 }

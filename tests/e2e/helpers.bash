@@ -232,6 +232,15 @@ ze_cgi() {
     HTTP_BODY=$(printf '%s\n' "$out" | sed '1,/^\r*$/d')
 }
 
+# ze_refute CMD...: fail when CMD succeeds.  (A bare "! CMD" never fails a
+# bats test: errexit ignores negated commands.)
+ze_refute() {
+    if "$@"; then
+        echo "unexpectedly succeeded: $*" >&2
+        return 1
+    fi
+}
+
 # Assert helpers that print what they compared on failure.
 ze_eq() {
     if [ "$1" != "$2" ]; then

@@ -50,7 +50,7 @@ teardown() {
 @test "log_level=warn drops the per-request info lines; debug adds detail" {
     ZOOM_EVENTS_LOG_LEVEL=warn ZOOM_EVENTS_LOG=$ZT/warn.log \
         env REQUEST_METHOD=GET PATH_INFO=/zoom_events/health "$ZE_BIN" >/dev/null
-    ! grep -q "route=health" "$ZT/warn.log" 2>/dev/null
+    ze_refute grep -q "route=health" "$ZT/warn.log"
     ZOOM_EVENTS_LOG_LEVEL=debug ZOOM_EVENTS_LOG=$ZT/debug.log \
         env REQUEST_METHOD=GET PATH_INFO=/zoom_events/health "$ZE_BIN" >/dev/null
     grep -q "level=debug" "$ZT/debug.log"

@@ -282,5 +282,5 @@ hex() {
     [[ $line == *"event=meeting.participant_joined"* ]]
     [[ $line == *"meeting_id=566"* ]]
     [[ $line == *"duration_ms="* ]]
-    ! grep -q "Patientname" "$ZT/zoom_events.log"
+    ze_refute grep -q "Patientname" "$ZT/zoom_events.log"
 }

@@ -196,7 +196,7 @@ expect_401() {
 }
 
 @test "logs hold neither the secret, a signature, nor a token" {
-    ! grep -F -e "$ZE_SECRET" -e new-secret-2 -e qgg8vlvZRS6UYooatFL8Aw "$ZT/zoom_events.log"
-    ! grep -E "v0=[0-9a-f]{16}" "$ZT/zoom_events.log"
+    ze_refute grep -F -e "$ZE_SECRET" -e new-secret-2 -e qgg8vlvZRS6UYooatFL8Aw "$ZT/zoom_events.log"
+    ze_refute grep -E "v0=[0-9a-f]{16}" "$ZT/zoom_events.log"
     grep -q "x-zm\|error=signature_mismatch" "$ZT/zoom_events.log"
 }
