@@ -270,11 +270,17 @@ ingest_health(struct ingest *in)
 	}
 	memset(h, 0, sizeof(*h));
 	if (ingest_connect(in) == 0) {
-		if (stats_read(in->store, &h->counts) == 0 &&
-		    store_server_info(in->store, h->db_version,
+		/*
+		 * The node's name and state first: a Galera node outside the
+		 * Primary component (or still joining) answers SHOW but
+		 * refuses the counters' SELECT with 1047, and health must
+		 * still say which node it is and why it is not usable.
+		 */
+		if (store_server_info(in->store, h->db_version,
 		    sizeof(h->db_version), h->wsrep_state,
 		    sizeof(h->wsrep_state), h->db_node,
-		    sizeof(h->db_node)) == 0) {
+		    sizeof(h->db_node)) == 0 &&
+		    stats_read(in->store, &h->counts) == 0) {
 			h->db_up = true;
 			h->counters_valid = true;
 		} else {

@@ -61,9 +61,13 @@
  * fresh connection and a spool append.
  */
 #define ZE_DEFAULT_DB_TIMEOUT_S 1
-/* Only retry a failed transaction when less than this much of the request's
- * time has gone; otherwise go straight to the spool. */
-#define ZE_RETRY_BUDGET_MS 1200
+/* Only retry a failed transaction when it failed within this much of the
+ * request's time (a dead connection, a deadlock or a Galera certification
+ * failure); otherwise go straight to the spool.  Less than the default
+ * db_timeout_s: an attempt that timed out met a stalled server (a Galera
+ * view change stalls every node for up to evs.suspect_timeout), and a
+ * second wait would push the answer past nginx's and Zoom's limits. */
+#define ZE_RETRY_BUDGET_MS 500
 /* After a failed connect, let requests skip the database for this long and
  * spool directly, instead of paying the connect timeout on each. */
 #define ZE_DEFAULT_DB_RETRY_MS 500

@@ -10,7 +10,7 @@ libmariadb-dev libinih-dev libssl-dev zlib1g-dev openssl curl
 mariadb-server mariadb-client spawn-fcgi nginx-light lighttpd
 bats clang libclang-rt-14-dev cppcheck wrk galera-4 rsync iproute2
 prometheus systemd dpkg-dev debhelper fakeroot man-db groff-base
-valgrind procps psmisc socat adduser"
+valgrind procps psmisc socat adduser perl"
 
 missing=""
 for p in $PKGS; do

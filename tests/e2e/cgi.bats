@@ -106,7 +106,7 @@ teardown() {
 }
 
 @test "SIGTERM stops an idle worker with exit 0 within a second" {
-    "$ZE_BIN" -s "$ZT/idle.sock" &
+    "$ZE_BIN" -s "$ZT/idle.sock" 3>&- &
     pid=$!
     ze_wait_socket "$ZT/idle.sock"
     start=$(date +%s%N)
@@ -119,7 +119,7 @@ teardown() {
 }
 
 @test "-F runs a supervised pool that replaces a killed worker and stops on SIGTERM" {
-    "$ZE_BIN" -s "$ZT/pool.sock" -F 2 &
+    "$ZE_BIN" -s "$ZT/pool.sock" -F 2 3>&- &
     sup=$!
     ze_wait_socket "$ZT/pool.sock"
     sleep 0.3
@@ -145,7 +145,7 @@ teardown() {
 @test "-F: SIGHUP re-reads the configuration file and replaces the workers" {
     unset ZOOM_EVENTS_WEBHOOK_SECRET ZOOM_EVENTS_CONFIG
     printf '[zoom]\nwebhook_secret = "first-secret"\n' >"$ZT/hup.toml"
-    "$ZE_BIN" -c "$ZT/hup.toml" -s "$ZT/hup.sock" -F 2 &
+    "$ZE_BIN" -c "$ZT/hup.toml" -s "$ZT/hup.sock" -F 2 3>&- &
     sup=$!
     ze_wait_socket "$ZT/hup.sock"
     body=$(ze_event meeting.started 9101 hup-uuid 1700000001100)
@@ -174,13 +174,13 @@ teardown() {
 }
 
 @test "SIGUSR1 (libfcgi's graceful stop) ends a worker, and a supervisor with its workers" {
-    "$ZE_BIN" -s "$ZT/usr1.sock" &
+    "$ZE_BIN" -s "$ZT/usr1.sock" 3>&- &
     pid=$!
     ze_wait_socket "$ZT/usr1.sock"
     kill -USR1 "$pid"
     wait "$pid"
     ze_eq "$?" 0
-    "$ZE_BIN" -s "$ZT/usr1f.sock" -F 2 &
+    "$ZE_BIN" -s "$ZT/usr1f.sock" -F 2 3>&- &
     sup=$!
     ze_wait_socket "$ZT/usr1f.sock"
     sleep 0.3

@@ -107,7 +107,7 @@ ze_start_unit() {
     cmd=$(unit_values "$unit" ExecStart | sed 's/\$\$/$/g')
     if [ -n "$user" ]; then
         runuser -u "$user" -- env -i "${UNIT_ENV[@]}" sh -c "exec $cmd" \
-            </dev/null >"$log" 2>&1 &
+            </dev/null >"$log" 2>&1 3>&- &
         echo $! >"$ZT/unit.runuser"
         UNIT_PID=""
         for _ in $(seq 1 100); do
@@ -116,7 +116,7 @@ ze_start_unit() {
             sleep 0.05
         done
     else
-        env -i "${UNIT_ENV[@]}" sh -c "exec $cmd" </dev/null >"$log" 2>&1 &
+        env -i "${UNIT_ENV[@]}" sh -c "exec $cmd" </dev/null >"$log" 2>&1 3>&- &
         UNIT_PID=$!
     fi
     [ -n "$UNIT_PID" ] || return 1
@@ -230,7 +230,7 @@ toml_set() {
     # Like systemd, it passes the socket as fd 3 with LISTEN_PID and
     # LISTEN_FDS, and execs the command at the first connection.
     systemd-socket-activate -l "$ZT/activated.sock" "${envs[@]}" sh -c "exec $cmd" \
-        </dev/null >"$ZT/activated.log" 2>&1 &
+        </dev/null >"$ZT/activated.log" 2>&1 3>&- &
     echo $! >"$ZT/unit.pid"
     ze_wait_socket "$ZT/activated.sock"
     ze_fcgi "$ZT/activated.sock" GET /zoom_events/health

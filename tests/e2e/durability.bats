@@ -93,7 +93,7 @@ check_acked() {
 
 @test "a worker killed with SIGKILL during concurrent load: every 2xx is stored" {
     : >"$ZT/load1"
-    "$BATS_TEST_DIRNAME/load.sh" "$BASE/zoom_events/events" "$ZE_SECRET" wk 300 6 "$ZT/load1" &
+    "$BATS_TEST_DIRNAME/load.sh" "$BASE/zoom_events/events" "$ZE_SECRET" wk 300 6 "$ZT/load1" 3>&- &
     load=$!
     sleep 1
     victim=$(ze_workers_pids "$ZT" | head -1)
@@ -107,7 +107,7 @@ check_acked() {
 
 @test "DB killed and restarted during concurrent load: every 2xx stored, no duplicates" {
     : >"$ZT/load2"
-    "$BATS_TEST_DIRNAME/load.sh" "$BASE/zoom_events/events" "$ZE_SECRET" dbk 400 6 "$ZT/load2" &
+    "$BATS_TEST_DIRNAME/load.sh" "$BASE/zoom_events/events" "$ZE_SECRET" dbk 400 6 "$ZT/load2" 3>&- &
     load=$!
     sleep 1
     ze_db_kill "$DBDIR"
@@ -155,7 +155,7 @@ check_acked() {
 
 @test "a record damaged in the middle is skipped and the records after it replay" {
     # One worker of its own, so that all three records share one file.
-    ZOOM_EVENTS_SPOOL_DIR=$ZT/spool1 "$ZE_BIN" -s "$ZT/one.sock" &
+    ZOOM_EVENTS_SPOOL_DIR=$ZT/spool1 "$ZE_BIN" -s "$ZT/one.sock" 3>&- &
     one=$!
     ze_wait_socket "$ZT/one.sock"
     ze_db_kill "$DBDIR"
@@ -194,7 +194,7 @@ check_acked() {
 }
 
 @test "a lock held on the counters: answered (spooled) within 3 s, stored once the lock goes" {
-    ze_db_sql "$DBDIR" "$DBNAME" -e "BEGIN; SELECT * FROM zoom_stats FOR UPDATE; SELECT SLEEP(6);" >/dev/null &
+    ze_db_sql "$DBDIR" "$DBNAME" -e "BEGIN; SELECT * FROM zoom_stats FOR UPDATE; SELECT SLEEP(6);" >/dev/null 3>&- &
     locker=$!
     sleep 0.5
     body=$(ze_event meeting.started 4006 lock-uuid 1700000009000)

@@ -9,9 +9,18 @@ setup_file() {
 }
 
 teardown_file() {
-    [ -n "${SOCAT_PID:-}" ] && kill "$SOCAT_PID" 2>/dev/null
-    [ -f "$ZT/made-dev-log" ] && rm -f /dev/log
+    stop_syslog
     ze_teardown_env
+}
+
+stop_syslog() {
+    if [ -f "$ZT/socat.pid" ]; then
+        kill "$(cat "$ZT/socat.pid")" 2>/dev/null
+        rm -f "$ZT/socat.pid"
+    fi
+    if [ -f "$ZT/made-dev-log" ]; then
+        rm -f /dev/log "$ZT/made-dev-log"
+    fi
 }
 
 teardown() {
@@ -21,9 +30,11 @@ teardown() {
 @test "under spawn-fcgi with log = auto, request lines go to syslog" {
     [ "$(id -u)" = 0 ] || skip "needs root to provide /dev/log"
     [ -e /dev/log ] && skip "this machine has a syslog daemon; not replacing it"
-    # A stand-in syslog daemon: a datagram socket at /dev/log.
-    socat -u UNIX-RECV:/dev/log,mode=666 "OPEN:$ZT/syslog.txt,creat,append" &
-    export SOCAT_PID=$!
+    # A stand-in syslog daemon: a datagram socket at /dev/log.  (Closing
+    # fd 3: bats waits for every process that holds it.)
+    socat -u UNIX-RECV:/dev/log,mode=666 "OPEN:$ZT/syslog.txt,creat,append" \
+        </dev/null >/dev/null 2>&1 3>&- &
+    echo $! >"$ZT/socat.pid"
     touch "$ZT/made-dev-log"
     ze_wait_socket /dev/log
     unset ZOOM_EVENTS_LOG
@@ -36,6 +47,8 @@ teardown() {
     done
     grep "req=syslog-probe-1" "$ZT/syslog.txt" | grep -q "zoom_events\[[0-9]*\]: level=info .*route=health status=200"
     grep -q "worker ready" "$ZT/syslog.txt"
+    ze_workers_stop "$ZT"
+    stop_syslog
 }
 
 @test "log = stderr and log = FILE write one logfmt line per request" {
