@@ -220,10 +220,11 @@ node_start() {
         extra=(--wsrep-new-cluster)
     fi
     node_args "$n"
-    if [ "$bootstrap" != 1 ] && [ -f "$d/data/grastate.dat" ] &&
+    if [ -f "$d/data/grastate.dat" ] &&
         grep -q '^seqno: *-1' "$d/data/grastate.dat"; then
-        # Killed, not shut down: grastate.dat has no position, and
-        # without one the node would ask for a full SST.  Read the
+        # Killed, not shut down: grastate.dat has no position.  Without
+        # one a joiner asks for a full SST, and a bootstrap starts a new
+        # history (so every other node would need an SST).  Read the
         # position from InnoDB (what galera_recovery does under systemd)
         # so that an IST from a donor's gcache is enough.
         local pos
@@ -234,7 +235,7 @@ node_start() {
             "$d/recover.log" 2>/dev/null | tail -1)
         if [ -n "$pos" ]; then
             log "node $n: recovered position $pos"
-            extra=(--wsrep-start-position="$pos")
+            extra+=(--wsrep-start-position="$pos")
         else
             log "node $n: no position recovered; it will take an SST"
         fi
