@@ -267,14 +267,7 @@ node_stop() {
 }
 
 node_kill() {
-    local n=$1 pid i
-    pid=$(node_pid "$n")
-    [ -n "$pid" ] || return 0
-    kill -KILL "$pid" 2>/dev/null || true
-    for i in $(seq 1 100); do
-        ze_alive "$pid" || break
-        sleep 0.05
-    done
+    ze_stop_pid "$(node_pid "$1")" KILL 5
 }
 
 # Are other nodes running (so that node N joins rather than bootstraps)?
@@ -379,10 +372,7 @@ pool_kill() {
         kill -KILL "$pid" 2>/dev/null || true
     done
     for pid in $(ze_workers_pids "$(pool_dir "$p")"); do
-        for _ in $(seq 1 100); do
-            ze_alive "$pid" || break
-            sleep 0.05
-        done
+        ze_stop_pid "$pid" KILL 5
     done
     rm -f "$(pool_dir "$p")/workers.pid"
 }
@@ -479,14 +469,7 @@ nginx_start() {
 }
 
 nginx_stop() {
-    local dir=$1 pid
-    pid=$(cat "$dir/nginx.pid" 2>/dev/null) || return 0
-    kill -QUIT "$pid" 2>/dev/null || true
-    for _ in $(seq 1 100); do
-        ze_alive "$pid" || return 0
-        sleep 0.05
-    done
-    kill -KILL "$pid" 2>/dev/null || true
+    ze_stop_pid "$(cat "$1/nginx.pid" 2>/dev/null)" QUIT 5
 }
 
 front_start() {

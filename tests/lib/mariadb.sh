@@ -21,6 +21,19 @@ ze_alive() {
     [ "${st%% *}" != Z ]
 }
 
+# ze_stop_pid PID SIGNAL [SECONDS]: send SIGNAL, wait up to SECONDS (5)
+# for the process to end, then SIGKILL it.
+ze_stop_pid() {
+    local pid=$1 sig=$2 secs=${3:-5} i
+    [ -n "$pid" ] || return 0
+    kill "-$sig" "$pid" 2>/dev/null || return 0
+    for i in $(seq 1 $((secs * 20))); do
+        ze_alive "$pid" || return 0
+        sleep 0.05
+    done
+    kill -KILL "$pid" 2>/dev/null || true
+}
+
 ze_db_sql() {
     local dir=$1
     shift
@@ -77,26 +90,12 @@ ze_db_pid() {
 }
 
 ze_db_stop() {
-    local dir=$1 pid i
-    pid=$(ze_db_pid "$dir") || return 0
-    [ -n "$pid" ] || return 0
-    kill -TERM "$pid" 2>/dev/null || return 0
-    for i in $(seq 1 300); do
-        ze_alive "$pid" || return 0
-        sleep 0.1
-    done
-    kill -KILL "$pid" 2>/dev/null || true
+    ze_stop_pid "$(ze_db_pid "$1")" TERM 30
 }
 
 ze_db_kill() {
-    local dir=$1 pid i
-    pid=$(ze_db_pid "$dir") || return 0
-    kill -KILL "$pid" 2>/dev/null || true
-    for i in $(seq 1 100); do
-        ze_alive "$pid" || break
-        sleep 0.05
-    done
-    rm -f "$dir/mysqld.pid"
+    ze_stop_pid "$(ze_db_pid "$1")" KILL 5
+    rm -f "$1/mysqld.pid"
 }
 
 ze_db_create() {

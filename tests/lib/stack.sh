@@ -61,16 +61,13 @@ ze_workers_pids() {
 }
 
 ze_workers_stop() {
-    local dir=$1 pid i
+    local dir=$1 pid
+    # All at once (each finishes its request), then wait for each.
     for pid in $(ze_workers_pids "$dir"); do
         kill -TERM "$pid" 2>/dev/null || true
     done
     for pid in $(ze_workers_pids "$dir"); do
-        for i in $(seq 1 100); do
-            ze_alive "$pid" || break
-            sleep 0.05
-        done
-        kill -KILL "$pid" 2>/dev/null || true
+        ze_stop_pid "$pid" TERM 5
     done
     rm -f "$dir/workers.pid"
 }
@@ -123,14 +120,7 @@ EOF
 }
 
 ze_nginx_stop() {
-    local dir=$1 pid i
-    pid=$(cat "$dir/nginx/nginx.pid" 2>/dev/null) || return 0
-    kill -QUIT "$pid" 2>/dev/null || true
-    for i in $(seq 1 100); do
-        ze_alive "$pid" || return 0
-        sleep 0.05
-    done
-    kill -KILL "$pid" 2>/dev/null || true
+    ze_stop_pid "$(cat "$1/nginx/nginx.pid" 2>/dev/null)" QUIT 5
 }
 
 ze_lighttpd_start() {
@@ -151,12 +141,5 @@ EOF
 }
 
 ze_lighttpd_stop() {
-    local dir=$1 pid i
-    pid=$(cat "$dir/lighttpd/lighttpd.pid" 2>/dev/null) || return 0
-    kill -TERM "$pid" 2>/dev/null || true
-    for i in $(seq 1 100); do
-        ze_alive "$pid" || return 0
-        sleep 0.05
-    done
-    kill -KILL "$pid" 2>/dev/null || true
+    ze_stop_pid "$(cat "$1/lighttpd/lighttpd.pid" 2>/dev/null)" TERM 5
 }
