@@ -24,6 +24,7 @@
 static enum log_level min_level = LOG_LVL_INFO;
 static int use_syslog;
 static int log_fd = STDERR_FILENO;
+static long log_pid;            /* 0 until log_init() */
 
 static const char *const level_names[] = { "debug", "info", "warn", "error" };
 
@@ -68,6 +69,7 @@ log_init(const char *target, enum log_level level, const char *ident)
 	int fd;
 
 	min_level = level;
+	log_pid = (long)getpid();
 	if (strcmp(target, "stderr") == 0)
 		return 0;
 	if (strcmp(target, "syslog") == 0 ||
@@ -83,6 +85,12 @@ log_init(const char *target, enum log_level level, const char *ident)
 		return -1;
 	log_fd = fd;
 	return 0;
+}
+
+void
+log_after_fork(void)
+{
+	log_pid = (long)getpid();
 }
 
 int
@@ -192,7 +200,7 @@ logline_emit(struct logline *l, enum log_level level)
 	    "ts=%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ level=%s pid=%ld %s\n",
 	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
 	    tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000, level_names[level],
-	    (long)getpid(), l->buf);
+	    log_pid != 0 ? log_pid : (long)getpid(), l->buf);
 	if (n < 0)
 		return;
 	if ((size_t)n >= sizeof(line))

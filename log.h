@@ -18,6 +18,10 @@ enum log_level { LOG_LVL_DEBUG, LOG_LVL_INFO, LOG_LVL_WARN, LOG_LVL_ERROR };
  */
 int log_init(const char *target, enum log_level level, const char *ident);
 
+/* A forked child calls this once: lines carry the pid, which is looked up
+ * once rather than with a system call per line. */
+void log_after_fork(void);
+
 /* Parse "debug", "info", "warn"/"warning", "error".  -1 when unknown. */
 int log_level_parse(const char *s);
 

@@ -160,9 +160,10 @@ open_file(struct spool *sp)
 	return 0;
 }
 
-/* Lock our file, reopening it if a drainer renamed it away meanwhile. */
+/* Lock our file, reopening it if a drainer renamed it away meanwhile.
+ * Sets *size to the file's size under the lock. */
 static int
-lock_current(struct spool *sp)
+lock_current(struct spool *sp, off_t *size)
 {
 	struct stat a, b;
 
@@ -172,8 +173,10 @@ lock_current(struct spool *sp)
 		if (flock(sp->fd, LOCK_EX) != 0)
 			return -1;
 		if (fstat(sp->fd, &a) == 0 && stat(sp->path, &b) == 0 &&
-		    a.st_ino == b.st_ino && a.st_dev == b.st_dev)
+		    a.st_ino == b.st_ino && a.st_dev == b.st_dev) {
+			*size = a.st_size;
 			return 0;
+		}
 		close(sp->fd);          /* also drops the lock */
 		sp->fd = -1;
 	}
@@ -189,7 +192,7 @@ spool_append(struct spool *sp, long long received_ms, const char *request_id,
 	size_t idlen = strnlen(request_id, ZE_REQUEST_ID_MAX);
 	size_t plen = PAYLOAD_FIXED + idlen + len;
 	struct iovec iov[4];
-	struct stat st;
+	off_t size;
 	uLong crc;
 	ssize_t n;
 	int saved;
@@ -213,16 +216,14 @@ spool_append(struct spool *sp, long long received_ms, const char *request_id,
 	iov[2] = (struct iovec){ (void *)(uintptr_t)request_id, idlen };
 	iov[3] = (struct iovec){ (void *)(uintptr_t)body, len };
 
-	if (lock_current(sp) != 0)
+	if (lock_current(sp, &size) != 0)
 		return -1;
-	if (fstat(sp->fd, &st) != 0)
-		goto out_unlock;
 	n = writev(sp->fd, iov, 4);
 	if (n != (ssize_t)(HEADER_LEN + plen)) {
 		saved = n < 0 ? errno : ENOSPC;
 		/* Leave no partial record behind (the drainer would skip it,
 		 * but a clean file is better). */
-		if (ftruncate(sp->fd, st.st_size) != 0)
+		if (ftruncate(sp->fd, size) != 0)
 			warnf(sp, "cannot cut a short write off %s", sp->path);
 		errno = saved;
 		goto out_unlock;

@@ -428,7 +428,10 @@ handle_health(struct request *rq)
 		return;
 	}
 	h = ingest_health(&rq->w->in);
-	rq->w->drain_now = h->db_up;
+	/* Replay at once only when the snapshot saw something to replay: a
+	 * look at the spool directory on every check costs ~10 system calls
+	 * (the once-a-second check after any request still runs). */
+	rq->w->drain_now = h->db_up && h->spool_pending != 0;
 	if (h->counters_valid)
 		n = (size_t)snprintf(body, sizeof(body), "{\"status\":\"ok\","
 		    "\"db\":\"up\",\"received\":%lld,\"inserted\":%lld,"
@@ -858,6 +861,7 @@ run_supervisor(struct config *cfg, const char *cfgpath, int listen_fd, int n)
 			if (pid == 0) {
 				free(pids);
 				free(born);
+				log_after_fork();
 				_exit(run_worker(cfg, listen_fd));
 			}
 			pids[i] = pid;

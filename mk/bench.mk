@@ -2,10 +2,11 @@
 #
 #   make bench          full run: ceilings and service side by side, the
 #                       100k-request RSS/leak check and the profile; writes
-#                       bench/RESULTS.md (about 15 minutes)
+#                       bench/RESULTS.md (about 25 minutes on 2 cores)
 #   make bench-smoke    every line once, ~1 s each, into bench/out/ (CI)
 #   make bench-leak     only bench/leak.sh (RSS after 100k, ASan, valgrind)
 #   make bench-profile  only bench/profile.sh (perf, strace -c, callgrind)
+#   make bench-roundtrips  only bench/roundtrips.sh (the round-trip experiment)
 #   make bench-build    the helpers: build/release/bench/{gen_requests,
 #                       fcgi_noop,db_direct}
 #
@@ -16,7 +17,7 @@ BENCH_DIR  := $(BUILD)/bench
 BENCH_BINS := $(BENCH_DIR)/gen_requests $(BENCH_DIR)/fcgi_noop \
 	$(BENCH_DIR)/db_direct
 
-.PHONY: bench-build bench-smoke bench-leak bench-profile
+.PHONY: bench-build bench-smoke bench-leak bench-profile bench-roundtrips
 
 $(BENCH_DIR):
 	mkdir -p $@
@@ -65,3 +66,9 @@ bench-profile:
 	$(MAKE) all
 	$(MAKE) bench-build
 	bench/profile.sh
+
+bench-roundtrips:
+	tests/deps.sh
+	$(MAKE) all
+	$(MAKE) bench-build
+	bench/roundtrips.sh

@@ -10,7 +10,8 @@ libmariadb-dev libinih-dev libssl-dev zlib1g-dev openssl curl
 mariadb-server mariadb-client spawn-fcgi nginx-light lighttpd
 bats clang libclang-rt-14-dev cppcheck wrk galera-4 rsync iproute2
 prometheus systemd dpkg-dev debhelper fakeroot man-db groff-base
-valgrind procps psmisc socat adduser perl"
+valgrind procps psmisc socat adduser perl
+linux-perf strace"
 
 missing=""
 for p in $PKGS; do
