@@ -9,14 +9,21 @@
 # figures go to $ZE_CLUSTER_DIR/figures.txt and to the TAP output.
 #
 # Its own state dir and ports, so that it can run next to `make
-# cluster-up`: ZE_CLUSTER_DIR (default var/cluster-test), ZE_CLUSTER_PORT
-# (default 25300).  The state (logs, datadirs) is kept after the run and
-# removed at the start of the next one.
+# cluster-up`: ZE_CLUSTER_DIR (default a new directory under /var/tmp,
+# which the mysql user can reach wherever the checkout is), ZE_CLUSTER_PORT
+# (default 25300).  The state (logs, datadirs, about 800 MB) is removed
+# after the run unless ZE_KEEP_CLUSTER=1; the figures are also copied to
+# var/cluster-test-figures.txt.
 
 setup_file() {
     ZE_ROOT=$(cd "$BATS_TEST_DIRNAME/../.." && pwd)
     export ZE_ROOT
-    export ZE_CLUSTER_DIR=${ZE_CLUSTER_DIR:-$ZE_ROOT/var/cluster-test}
+    if [ -z "${ZE_CLUSTER_DIR:-}" ]; then
+        ZE_CLUSTER_DIR=$(mktemp -d /var/tmp/zoom-cluster-test.XXXXXX)
+        chmod 711 "$ZE_CLUSTER_DIR"
+        touch "$ZE_CLUSTER_DIR/.made-by-test"
+    fi
+    export ZE_CLUSTER_DIR
     export ZE_CLUSTER_PORT=${ZE_CLUSTER_PORT:-25300}
     export CL=$ZE_ROOT/deploy/cluster/cluster.sh
     export LOAD=$ZE_ROOT/tests/e2e/load.sh
@@ -50,6 +57,10 @@ teardown_file() {
     if [ -n "${FIG:-}" ] && [ -f "$FIG" ]; then
         echo "suite: $(($(date +%s) - T0)) s including set-up and tear-down" >>"$FIG"
         sed 's/^/# /' "$FIG" >&3
+        mkdir -p "$ZE_ROOT/var" && cp "$FIG" "$ZE_ROOT/var/cluster-test-figures.txt"
+    fi
+    if [ -f "$ZE_CLUSTER_DIR/.made-by-test" ] && [ "${ZE_KEEP_CLUSTER:-0}" != 1 ]; then
+        rm -rf "$ZE_CLUSTER_DIR"
     fi
 }
 

@@ -16,9 +16,14 @@ teardown_file() {
 }
 
 teardown() {
-    # Leave the database running for the next test.
+    # Leave the database running, and the normal pool, for the next test.
     if ! ze_alive "$(ze_db_pid "$DBDIR")"; then
         ze_db_start "$DBDIR" "$DB_PORT"
+    fi
+    if [ -f "$ZT/broken-spool-pool" ]; then
+        rm -f "$ZT/broken-spool-pool"
+        ze_workers_stop "$ZT"
+        ze_workers_start "$ZT" 3
     fi
     ze_check_clean
 }
@@ -122,8 +127,11 @@ check_acked() {
 
 @test "DB down and the spool unusable: 503, never 2xx" {
     ze_workers_stop "$ZT"
-    touch "$ZT/not-a-dir"
-    ZOOM_EVENTS_SPOOL_DIR=$ZT/not-a-dir/spool ze_workers_start "$ZT" 2
+    touch "$ZT/not-a-dir" "$ZT/broken-spool-pool"
+    # No connect back-off: the retry below must reach the restarted
+    # database at once.
+    ZOOM_EVENTS_DB_RETRY_MS=0 ZOOM_EVENTS_SPOOL_DIR=$ZT/not-a-dir/spool \
+        ze_workers_start "$ZT" 2
     ze_db_kill "$DBDIR"
     body=$(ze_event meeting.started 4002 nospool-uuid 1700000005999)
     ze_post "$BASE/zoom_events/events" "$body"
@@ -134,8 +142,6 @@ check_acked() {
     ze_post "$BASE/zoom_events/events" "$body"
     ze_eq "$HTTP_STATUS" 202
     ze_eq "$(ze_count zoom_visit_events "visit_uuid = 'nospool-uuid'")" 1
-    ze_workers_stop "$ZT"
-    ze_workers_start "$ZT" 3
 }
 
 @test "a torn record at the tail of a spool file is skipped with a log line; the rest replays" {
