@@ -7,7 +7,7 @@
 #   make cluster-clean    stop it and remove var/cluster
 #   make test-cluster     the failover tests (tests/cluster/cluster.bats,
 #                         about 3 minutes); figures in
-#                         var/cluster-test/figures.txt
+#                         var/cluster-test-figures.txt
 #
 # Needs root (the nodes run as the mysql user), galera-4, rsync, nginx,
 # spawn-fcgi, bats, wrk and perl (tests/deps.sh installs them).  With

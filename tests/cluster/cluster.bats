@@ -18,10 +18,11 @@
 setup_file() {
     ZE_ROOT=$(cd "$BATS_TEST_DIRNAME/../.." && pwd)
     export ZE_ROOT
+    export ZE_CLUSTER_MADE=""
     if [ -z "${ZE_CLUSTER_DIR:-}" ]; then
         ZE_CLUSTER_DIR=$(mktemp -d /var/tmp/zoom-cluster-test.XXXXXX)
         chmod 711 "$ZE_CLUSTER_DIR"
-        touch "$ZE_CLUSTER_DIR/.made-by-test"
+        ZE_CLUSTER_MADE=1
     fi
     export ZE_CLUSTER_DIR
     export ZE_CLUSTER_PORT=${ZE_CLUSTER_PORT:-25300}
@@ -59,7 +60,7 @@ teardown_file() {
         sed 's/^/# /' "$FIG" >&3
         mkdir -p "$ZE_ROOT/var" && cp "$FIG" "$ZE_ROOT/var/cluster-test-figures.txt"
     fi
-    if [ -f "$ZE_CLUSTER_DIR/.made-by-test" ] && [ "${ZE_KEEP_CLUSTER:-0}" != 1 ]; then
+    if [ -n "${ZE_CLUSTER_MADE:-}" ] && [ "${ZE_KEEP_CLUSTER:-0}" != 1 ]; then
         rm -rf "$ZE_CLUSTER_DIR"
     fi
 }
