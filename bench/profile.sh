@@ -61,7 +61,7 @@ send() {
 
 say "## Profile"
 say
-say "\`bench/profile.sh\`, $STARTED, same machine (shared: other work was running)."
+say "\`bench/profile.sh\`, $STARTED, same machine."
 say
 if perf record -e cpu-clock -o "$BW/perf.test" -- true >/dev/null 2>&1; then
     bench_log "perf: c=$CONC for ${SECS}s"

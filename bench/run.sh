@@ -204,8 +204,8 @@ verdict() {
     echo "Every line is the median of $RUNS run(s) of ${SECS} s, all lines measured in the same run, interleaved round by round."
     echo
     echo "**Machine:** $M_cores cores, $M_cpu, $M_mem, Linux $M_kernel, disk $M_disk."
-    echo "The machine was shared with other work while this ran (other engineers' builds, tests and fuzzers): the"
-    echo "\`other\` CPU column below is the load that was not ours, so read the numbers as noisy. Before each run the"
+    echo "The machine may be shared with other work (on the reference machine it often is): the \`other\` CPU"
+    echo "column below is the load during each run that was not ours; read the numbers with it. Before each run the"
     echo "script waited up to ${QUIET_WAIT} s for that load to fall below ${QUIET_PCT}% of a core ($(awk -F'\t' 'NR > 1 { t += $33 } END { print t + 0 }' "$TSV") s of waiting in all)."
     echo
     echo "**Versions:** MariaDB $M_mariadbd; nginx $M_nginx; wrk $M_wrk; $M_gcc; $M_spawn_fcgi; libfcgi $M_libfcgi; libmariadb $M_libmariadb; $M_service."
