@@ -515,7 +515,7 @@ claim_one(struct spool *sp, const char *path, void *ctx)
 		warnf(sp, "cannot claim spool %s: %s", path, strerror(errno));
 		return 0;       /* try the others */
 	}
-	if (rc == 0 && path[0] != '\0' && strcmp(path, sp->path) == 0 &&
+	if (rc == 0 && strcmp(path, sp->path) == 0 &&
 	    sp->fd >= 0) {
 		close(sp->fd);  /* our own: reopen a fresh one next time */
 		sp->fd = -1;
