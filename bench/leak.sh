@@ -20,15 +20,7 @@ set -u
 
 . "$(dirname "$0")/lib.sh"
 
-OUT=$ZE_ROOT/bench/out/leak.md
-while [ $# -gt 0 ]; do
-    case $1 in
-    --out) OUT=$2; shift ;;
-    *) echo "usage: bench/leak.sh [--out FILE]" >&2; exit 2 ;;
-    esac
-    shift
-done
-mkdir -p "$(dirname "$OUT")"
+bench_out_arg leak.sh "$ZE_ROOT/bench/out/leak.md" "$@"
 
 EVENTS=${BENCH_LEAK_EVENTS:-100000}
 BLOCKS=${BENCH_LEAK_BLOCKS:-4}

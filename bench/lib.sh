@@ -34,6 +34,22 @@ bench_log() { printf '[bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 bench_die() { bench_log "error: $*"; exit 1; }
 
 # Tools and binaries, with the command that provides each.
+# bench_out_arg NAME DEFAULT ARGS...: the scripts' one option, --out FILE;
+# sets OUT (DEFAULT when absent) and creates its directory.
+bench_out_arg() {
+    local name=$1
+    OUT=$2
+    shift 2
+    while [ $# -gt 0 ]; do
+        case $1 in
+        --out) OUT=$2; shift ;;
+        *) echo "usage: bench/$name [--out FILE]" >&2; exit 2 ;;
+        esac
+        shift
+    done
+    mkdir -p "$(dirname "$OUT")"
+}
+
 bench_check_tools() {
     local t
     for t in wrk nginx spawn-fcgi mariadbd mariadb-install-db curl "$@"; do

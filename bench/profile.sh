@@ -20,15 +20,7 @@ set -u
 
 . "$(dirname "$0")/lib.sh"
 
-OUT=$ZE_ROOT/bench/out/profile.md
-while [ $# -gt 0 ]; do
-    case $1 in
-    --out) OUT=$2; shift ;;
-    *) echo "usage: bench/profile.sh [--out FILE]" >&2; exit 2 ;;
-    esac
-    shift
-done
-mkdir -p "$(dirname "$OUT")"
+bench_out_arg profile.sh "$ZE_ROOT/bench/out/profile.md" "$@"
 
 SECS=${BENCH_PROF_SECS:-10}
 CONC=${BENCH_PROF_CONC:-64}
