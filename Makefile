@@ -77,7 +77,7 @@ asan:
 
 # Unit tests link only the module under test (and log.o where needed),
 # so a stray dependency is a link error.
-$(BUILD)/test_normalize: tests/unit/test_normalize.c $(BUILD)/normalize.o tests/unit/unit.h
+$(BUILD)/test_normalize: tests/unit/test_normalize.c $(BUILD)/normalize.o tests/unit/unit.h tests/unit/norm_oracle.h
 	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(BUILD)/normalize.o $(LDFLAGS) -lcjson
 $(BUILD)/test_signature: tests/unit/test_signature.c $(BUILD)/signature.o tests/unit/unit.h
 	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(BUILD)/signature.o $(LDFLAGS) -lcrypto
@@ -102,11 +102,11 @@ FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -D_DEFAULT_SOURCE \
 build/fuzz:
 	mkdir -p $@
 
-build/fuzz/fuzz_normalize: fuzz/fuzz_normalize.c normalize.c $(HDRS) | build/fuzz
+build/fuzz/fuzz_normalize: fuzz/fuzz_normalize.c normalize.c $(HDRS) tests/unit/norm_oracle.h | build/fuzz
 	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ fuzz/fuzz_normalize.c normalize.c -lcjson
 build/fuzz/fuzz_signature: fuzz/fuzz_signature.c signature.c $(HDRS) | build/fuzz
 	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ fuzz/fuzz_signature.c signature.c -lcrypto
-$(BUILD)/replay_normalize: fuzz/replay.c fuzz/fuzz_normalize.c $(BUILD)/normalize.o
+$(BUILD)/replay_normalize: fuzz/replay.c fuzz/fuzz_normalize.c $(BUILD)/normalize.o tests/unit/norm_oracle.h
 	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ fuzz/replay.c fuzz/fuzz_normalize.c $(BUILD)/normalize.o $(LDFLAGS) -lcjson
 $(BUILD)/replay_signature: fuzz/replay.c fuzz/fuzz_signature.c $(BUILD)/signature.o
 	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ fuzz/replay.c fuzz/fuzz_signature.c $(BUILD)/signature.o $(LDFLAGS) -lcrypto

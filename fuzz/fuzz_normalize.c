@@ -8,6 +8,7 @@
  *       fuzz/fuzz_normalize.c normalize.c -lcjson
  */
 #include "normalize.h"
+#include "tests/unit/norm_oracle.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -59,25 +60,6 @@ code_points(const char *s)
 		if (((unsigned char)*s & 0xC0) != 0x80)
 			n++;
 	return n;
-}
-
-static enum norm_class
-class_of(enum norm_result r)
-{
-	switch (r) {
-	case NORM_OK:
-		return NORM_CLASS_EVENT;
-	case NORM_URL_VALIDATION:
-		return NORM_CLASS_VALIDATION;
-	case NORM_NOT_MEETING:
-		return NORM_CLASS_IGNORED;
-	case NORM_ERR_EMPTY:
-	case NORM_ERR_UTF8:
-	case NORM_ERR_JSON:
-		return NORM_CLASS_BAD_JSON;
-	default:
-		return NORM_CLASS_REJECTED;
-	}
 }
 
 #define FIELD_OK(ev, f, max) \
@@ -141,7 +123,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	r = normalize_event((const char *)data, size, &ev, err, sizeof(err));
 	if ((unsigned)r >= NORM_RESULT_COUNT)
 		violated("result out of range", r);
-	if (norm_class(r) != class_of(r))
+	if (norm_class(r) != norm_oracle_class(r))
 		violated("norm_class inconsistent with the result", r);
 	if (strcmp(norm_strerror(r), "unknown") == 0)
 		violated("no token for the result", r);

@@ -5,6 +5,7 @@
  * path.  Links normalize.o and -lcjson only.  Run from the repository root.
  */
 #include "normalize.h"
+#include "tests/unit/norm_oracle.h"
 
 #include <stdarg.h>
 #include <stdbool.h>
@@ -88,27 +89,6 @@ read_fixture(const char *name, size_t *len)
 	return buf;
 }
 
-/* The class each result must have, written out independently of
- * normalize.c's table. */
-static enum norm_class
-expected_class(enum norm_result r)
-{
-	switch (r) {
-	case NORM_OK:
-		return NORM_CLASS_EVENT;
-	case NORM_URL_VALIDATION:
-		return NORM_CLASS_VALIDATION;
-	case NORM_NOT_MEETING:
-		return NORM_CLASS_IGNORED;
-	case NORM_ERR_EMPTY:
-	case NORM_ERR_UTF8:
-	case NORM_ERR_JSON:
-		return NORM_CLASS_BAD_JSON;
-	default:
-		return NORM_CLASS_REJECTED;
-	}
-}
-
 /*
  * Normalize body[0..len) into *ev (filled with junk first, to prove it is
  * reset), and check what holds for every result: the result itself, raw
@@ -130,7 +110,7 @@ run(const char *body, size_t len, struct zoom_event *ev,
 	    norm_strerror(want), err);
 	CHECK(ev->raw == body);
 	CHECK_INT(ev->raw_len, len);
-	CHECK(norm_class(r) == expected_class(r));
+	CHECK(norm_class(r) == norm_oracle_class(r));
 	CHECK(memchr(err, '\0', sizeof(err)) != NULL);
 	if (r == NORM_OK || r == NORM_URL_VALIDATION)
 		CHECK_STR(err, "");

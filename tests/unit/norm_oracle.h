@@ -1,0 +1,31 @@
+/*
+ * norm_oracle.h -- what each normalize result must mean, written out
+ * independently of normalize.c's table.  Shared by tests/unit/
+ * test_normalize.c and fuzz/fuzz_normalize.c, so that both check the same
+ * expectation.
+ */
+#ifndef NORM_ORACLE_H
+#define NORM_ORACLE_H
+
+#include "normalize.h"
+
+static inline enum norm_class
+norm_oracle_class(enum norm_result r)
+{
+	switch (r) {
+	case NORM_OK:
+		return NORM_CLASS_EVENT;
+	case NORM_URL_VALIDATION:
+		return NORM_CLASS_VALIDATION;
+	case NORM_NOT_MEETING:
+		return NORM_CLASS_IGNORED;
+	case NORM_ERR_EMPTY:
+	case NORM_ERR_UTF8:
+	case NORM_ERR_JSON:
+		return NORM_CLASS_BAD_JSON;
+	default:
+		return NORM_CLASS_REJECTED;
+	}
+}
+
+#endif /* NORM_ORACLE_H */
