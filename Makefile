@@ -43,8 +43,8 @@ CFLAGS   += -std=c11 $(OPT) $(WARNINGS) $(PKG_CFLAGS)
 LDFLAGS  += $(LDSAN) -Wl,-z,relro,-z,now
 LDLIBS   += $(PKG_LIBS)
 
-SRCS := zoom_events.c normalize.c signature.c config.c log.c store.c metrics.c \
-	stats.c spool.c ingest.c
+SRCS := zoom_events.c request.c commands.c supervisor.c report.c outbuf.c normalize.c \
+	signature.c config.c log.c store.c metrics.c stats.c spool.c ingest.c
 OBJS := $(SRCS:%.c=$(BUILD)/%.o)
 HDRS := $(wildcard *.h)
 
@@ -54,11 +54,11 @@ else
 BIN := zoom_events
 endif
 
-UNIT_TESTS := test_normalize test_signature test_config test_spool
+UNIT_TESTS := test_normalize test_signature test_config test_spool test_report
 UNIT_BINS  := $(UNIT_TESTS:%=$(BUILD)/%)
 
 
-.PHONY: all asan unit e2e check test lint clang-check fuzz fuzz-build run bench install \
+.PHONY: all asan unit e2e check test lint layout clang-check fuzz fuzz-build run bench install \
 	deb clean deps cluster-up cluster-down test-cluster
 
 all: $(BIN)
@@ -79,12 +79,15 @@ asan:
 # so a stray dependency is a link error.
 $(BUILD)/test_normalize: tests/unit/test_normalize.c $(BUILD)/normalize.o tests/unit/unit.h tests/unit/norm_oracle.h
 	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(BUILD)/normalize.o $(LDFLAGS) -lcjson
-$(BUILD)/test_signature: tests/unit/test_signature.c $(BUILD)/signature.o tests/unit/unit.h
+$(BUILD)/test_signature: tests/unit/test_signature.c $(BUILD)/signature.o tests/unit/unit.h tests/unit/sig_oracle.h
 	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(BUILD)/signature.o $(LDFLAGS) -lcrypto
 $(BUILD)/test_config: tests/unit/test_config.c $(BUILD)/config.o $(BUILD)/log.o tests/unit/unit.h
 	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(BUILD)/config.o $(BUILD)/log.o $(LDFLAGS) -linih
 $(BUILD)/test_spool: tests/unit/test_spool.c $(BUILD)/spool.o tests/unit/unit.h
 	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(BUILD)/spool.o $(LDFLAGS) -lz
+
+$(BUILD)/test_report: tests/unit/test_report.c $(BUILD)/report.o $(BUILD)/outbuf.o tests/unit/unit.h
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(BUILD)/report.o $(BUILD)/outbuf.o $(LDFLAGS)
 
 .PHONY: unit-build
 unit-build: $(UNIT_BINS)
@@ -92,24 +95,27 @@ unit-build: $(UNIT_BINS)
 unit: unit-build
 	@for t in $(UNIT_BINS); do ./$$t || exit 1; done
 
-# The fuzzers need clang's libFuzzer; fuzz/replay.c runs their corpus
-# under whatever compiler built the rest (make check does, under ASan).
+# The fuzzers need clang's libFuzzer; tests/fuzz/replay.c runs their corpus
+# under whatever compiler built the rest (make check does, under ASan).  The
+# normalizer's corpus is tests/fixtures/*.json (the unit tests' own
+# bodies) plus the edge cases in tests/fuzz/corpus/normalize/.
 FUZZ_SECS ?= 60
 FUZZ_CC   ?= clang
 FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -D_DEFAULT_SOURCE \
 	-D_GNU_SOURCE -I. $(PKG_CFLAGS)
+FUZZ_DIR  := tests/fuzz
 
 build/fuzz:
 	mkdir -p $@
 
-build/fuzz/fuzz_normalize: fuzz/fuzz_normalize.c normalize.c $(HDRS) tests/unit/norm_oracle.h | build/fuzz
-	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ fuzz/fuzz_normalize.c normalize.c -lcjson
-build/fuzz/fuzz_signature: fuzz/fuzz_signature.c signature.c $(HDRS) | build/fuzz
-	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ fuzz/fuzz_signature.c signature.c -lcrypto
-$(BUILD)/replay_normalize: fuzz/replay.c fuzz/fuzz_normalize.c $(BUILD)/normalize.o tests/unit/norm_oracle.h
-	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ fuzz/replay.c fuzz/fuzz_normalize.c $(BUILD)/normalize.o $(LDFLAGS) -lcjson
-$(BUILD)/replay_signature: fuzz/replay.c fuzz/fuzz_signature.c $(BUILD)/signature.o
-	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ fuzz/replay.c fuzz/fuzz_signature.c $(BUILD)/signature.o $(LDFLAGS) -lcrypto
+build/fuzz/fuzz_normalize: $(FUZZ_DIR)/fuzz_normalize.c normalize.c $(HDRS) tests/unit/norm_oracle.h | build/fuzz
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $(FUZZ_DIR)/fuzz_normalize.c normalize.c -lcjson
+build/fuzz/fuzz_signature: $(FUZZ_DIR)/fuzz_signature.c signature.c $(HDRS) tests/unit/sig_oracle.h | build/fuzz
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $(FUZZ_DIR)/fuzz_signature.c signature.c -lcrypto
+$(BUILD)/replay_normalize: $(FUZZ_DIR)/replay.c $(FUZZ_DIR)/fuzz_normalize.c $(BUILD)/normalize.o tests/unit/norm_oracle.h
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $(FUZZ_DIR)/replay.c $(FUZZ_DIR)/fuzz_normalize.c $(BUILD)/normalize.o $(LDFLAGS) -lcjson
+$(BUILD)/replay_signature: $(FUZZ_DIR)/replay.c $(FUZZ_DIR)/fuzz_signature.c $(BUILD)/signature.o tests/unit/sig_oracle.h
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $(FUZZ_DIR)/replay.c $(FUZZ_DIR)/fuzz_signature.c $(BUILD)/signature.o $(LDFLAGS) -lcrypto
 
 fuzz-build: build/fuzz/fuzz_normalize build/fuzz/fuzz_signature
 
@@ -118,8 +124,8 @@ fuzz: fuzz-build
 
 .PHONY: replay
 replay: $(BUILD)/replay_normalize $(BUILD)/replay_signature
-	$(BUILD)/replay_normalize fuzz/corpus/normalize/*
-	$(BUILD)/replay_signature fuzz/corpus/signature/*
+	$(BUILD)/replay_normalize tests/fixtures/*.json $(FUZZ_DIR)/corpus/normalize/*
+	$(BUILD)/replay_signature $(FUZZ_DIR)/corpus/signature/*
 
 e2e: all
 	tests/run.sh e2e
@@ -129,7 +135,11 @@ clang-check:
 	clang $(CPPFLAGS) -std=c11 -O2 -D_FORTIFY_SOURCE=2 $(WARNINGS) $(PKG_CFLAGS) \
 		-fsyntax-only $(SRCS)
 
-lint:
+# The module rules (HACKING.md): include graph, file and function sizes.
+layout:
+	tests/check-layout.sh
+
+lint: layout
 	cppcheck --enable=warning,style,performance,portability --std=c11 \
 		--inline-suppr --error-exitcode=1 --quiet \
 		--suppress=missingIncludeSystem -I. $(SRCS)

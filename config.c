@@ -452,8 +452,7 @@ default_instance(struct config *c)
 		strcpy(host, "localhost");
 	snprintf(c->instance, sizeof(c->instance), "%.64s", host);
 	for (char *p = c->instance; *p != '\0'; p++)
-		if (strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-		    "0123456789._-", *p) == NULL)
+		if (strchr(ZE_NAME_CHARS, *p) == NULL)
 			*p = '_';
 }
 
@@ -493,12 +492,21 @@ config_load(struct config *c, const char *path, char *err, size_t errlen)
 	if (load_secrets(c, err, errlen) != 0)
 		return -1;
 	default_instance(c);
-	if (strspn(c->instance, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrs"
-	    "tuvwxyz0123456789._-") != strlen(c->instance))
+	if (strspn(c->instance, ZE_NAME_CHARS) != strlen(c->instance))
 		return set_err(err, errlen, "instance: \"%s\" may only hold "
 		    "letters, digits, '.', '_' and '-'", c->instance);
 	if (c->spool_dir[0] == '\0')
 		return set_err(err, errlen, "spool_dir: must not be empty");
+	return 0;
+}
+
+int
+config_check_serving(const struct config *c, char *err, size_t errlen)
+{
+	if (c->nsecrets == 0 && !c->allow_unsigned)
+		return set_err(err, errlen, "no webhook secret configured: set "
+		    "ZOOM_EVENTS_WEBHOOK_SECRET or [zoom] webhook_secret_file "
+		    "(or, for local testing only, allow_unsigned = true)");
 	return 0;
 }
 

@@ -59,6 +59,14 @@ struct config {
  */
 int config_load(struct config *c, const char *path, char *err, size_t errlen);
 
+/*
+ * Can a service with this configuration serve Zoom at all?  -1, with why
+ * in err, when it would refuse every delivery (no secret and unsigned
+ * posts not allowed): the service will not start with it, and a reload
+ * keeps the old configuration instead.
+ */
+int config_check_serving(const struct config *c, char *err, size_t errlen);
+
 /* Copy a configuration: secrets[] point into the struct itself, so a
  * plain assignment would leave them pointing into the source. */
 void config_copy(struct config *dst, const struct config *src);

@@ -11,25 +11,31 @@
 
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "log.h"
 #include "metrics.h"
 #include "signature.h"
+#include "spool.h"
+#include "store.h"
 
-long long
-ingest_now_ms(void)
+void
+delivery_normalize(struct delivery *d)
 {
-	struct timespec ts;
+	d->result = normalize_event(d->body, d->len, &d->ev, d->err,
+	    sizeof(d->err));
+}
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+/* The spool's one-line reports (torn records, I/O failures). */
+static void
+spool_warn(const char *msg)
+{
+	log_warnx("%s", msg);
 }
 
 void
-ingest_init(struct ingest *in, const struct config *cfg,
-    void (*spool_warn)(const char *msg))
+ingest_init(struct ingest *in, const struct config *cfg)
 {
 	memset(in, 0, sizeof(*in));
 	in->cfg = cfg;
@@ -50,13 +56,19 @@ ingest_release(struct ingest *in)
 }
 
 int
+ingest_slot(const struct ingest *in)
+{
+	return in->shard.slot;
+}
+
+int
 ingest_connect(struct ingest *in)
 {
 	long long now;
 
 	if (store_is_open(in->store))
 		return 0;
-	now = ingest_now_ms();
+	now = mono_ms();
 	if (now < in->db_retry_at)
 		return -1;
 	if (store_open(in->store) != 0) {
@@ -79,45 +91,58 @@ after_failure(struct ingest *in)
 		store_close(in->store);
 }
 
+/* How transaction() keeps a delivery. */
+enum keep_as {
+	KEEP_NORMALIZED,        /* as normalize classed it */
+	KEEP_DEAD_LETTER        /* the database refused the event's values */
+};
+
+/* The dead letter of d, its reason and detail decided by how. */
+static int
+insert_dead_letter(struct ingest *in, const struct delivery *d,
+    enum keep_as how, int *added)
+{
+	unsigned char sha[32];
+	char detail[ZE_DETAIL_MAX + 1];
+	struct dead_letter dl = {
+		.reason = how == KEEP_DEAD_LETTER ? "db_refused"
+		    : norm_strerror(d->result),
+		.detail = detail,
+		.event_name = d->ev.event_name,
+		.request_id = d->request_id,
+		.received_ms = d->received_ms,
+		.body_sha256 = sha,
+		.raw = d->body,
+		.raw_len = d->len,
+	};
+
+	snprintf(detail, sizeof(detail), "%s", how == KEEP_DEAD_LETTER ?
+	    store_errmsg(in->store) : d->err);
+	if (sig_sha256(d->body, d->len, sha) != 0) {
+		log_errorx("cannot hash a dead letter");
+		return -1;
+	}
+	return store_insert_rejected(in->store, &dl, added);
+}
+
 /*
  * One transaction: the event (or its dead letter) and its counters.
- * dead forces a dead letter, with the database's refusal as the reason.
- * Returns 0 once committed.
+ * Returns 0 once committed, with the outcome in *outcome.
  */
 static int
-transaction(struct ingest *in, enum norm_result r, const struct zoom_event *ev,
-    const char *err, const char *request_id, long long received_ms,
-    bool replay, bool dead, enum stats_outcome *outcome)
+transaction(struct ingest *in, const struct delivery *d, enum keep_as how,
+    enum stats_outcome *outcome)
 {
-	enum norm_class class = norm_class(r);
+	enum norm_class class = norm_class(d->result);
 	struct stats_counts delta;
 	int added;
 
-	if (class == NORM_CLASS_EVENT && !dead) {
-		if (store_insert_event(in->store, ev, &added) != 0)
+	if (class == NORM_CLASS_EVENT && how == KEEP_NORMALIZED) {
+		if (store_insert_event(in->store, &d->ev, &added) != 0)
 			goto fail;
 		*outcome = added ? OUTCOME_INSERTED : OUTCOME_DUPLICATE;
 	} else {
-		unsigned char sha[32];
-		struct dead_letter dl = {
-			.reason = dead ? "db_refused" : norm_strerror(r),
-			.detail = dead ? store_errmsg(in->store) : err,
-			.event_name = ev->event_name,
-			.request_id = request_id,
-			.received_ms = received_ms,
-			.body_sha256 = sha,
-			.raw = ev->raw,
-			.raw_len = ev->raw_len,
-		};
-		char detail[256];
-
-		snprintf(detail, sizeof(detail), "%s", dl.detail);
-		dl.detail = detail;
-		if (sig_sha256(ev->raw, ev->raw_len, sha) != 0) {
-			log_errorx("cannot hash a dead letter");
-			return -1;
-		}
-		if (store_insert_rejected(in->store, &dl, &added) != 0)
+		if (insert_dead_letter(in, d, how, &added) != 0)
 			goto fail;
 		if (!added)
 			*outcome = OUTCOME_DUPLICATE;
@@ -126,7 +151,7 @@ transaction(struct ingest *in, enum norm_result r, const struct zoom_event *ev,
 		else
 			*outcome = OUTCOME_REJECTED;
 	}
-	stats_for_outcome(*outcome, replay, &delta);
+	stats_for_outcome(*outcome, d->replay, &delta);
 	if (stats_add(in->store, &in->shard, &delta) != 0 ||
 	    store_commit(in->store) != 0)
 		goto fail;
@@ -137,67 +162,72 @@ fail:
 	return -1;
 }
 
-void
-ingest_store(struct ingest *in, enum norm_result r,
-    const struct zoom_event *ev, const char *err, const char *request_id,
-    long long received_ms, bool replay, long long started_ms,
+/* Try the database: 0 once stored, -1 when the delivery must go to the
+ * spool (or be answered 503). */
+static int
+try_database(struct ingest *in, const struct delivery *d,
     struct ingest_result *res)
 {
-	bool dead = false;
+	enum keep_as how = KEEP_NORMALIZED;
 
-	memset(res, 0, sizeof(*res));
 	for (int tries = 0; tries < 3; tries++) {
 		if (res->attempts > 0 &&
-		    ingest_now_ms() - started_ms > ZE_RETRY_BUDGET_MS)
-			break;
+		    mono_ms() - d->started_ms > ZE_RETRY_BUDGET_MS)
+			return -1;
 		if (ingest_connect(in) != 0) {
 			snprintf(res->error, sizeof(res->error), "%s",
 			    store_errmsg(in->store));
-			break;
+			return -1;
 		}
 		res->attempts++;
-		if (transaction(in, r, ev, err, request_id, received_ms,
-		    replay, dead, &res->outcome) == 0) {
+		if (transaction(in, d, how, &res->outcome) == 0) {
 			res->fate = FATE_STORED;
 			in->cached_at = 0;
-			return;
+			return 0;
 		}
 		snprintf(res->error, sizeof(res->error), "%s",
 		    store_errmsg(in->store));
 		metrics_count(MC_DB_FAILURES);
-		if (store_err_is_data(in->store) && !dead &&
-		    norm_class(r) == NORM_CLASS_EVENT) {
+		if (store_err_is_data(in->store) && how == KEEP_NORMALIZED &&
+		    norm_class(d->result) == NORM_CLASS_EVENT) {
 			/* The server refuses this event's values: retrying
 			 * cannot help, so keep it as a dead letter. */
 			log_warnx("database refused event=%s meeting_id=%s: %s",
-			    ev->event_name, ev->meeting_id, res->error);
-			dead = true;
+			    d->ev.event_name, d->ev.meeting_id, res->error);
+			how = KEEP_DEAD_LETTER;
 			continue;
 		}
 		if (store_err_is_data(in->store)) {
 			log_errorx("database refused a dead letter: %s",
 			    res->error);
-			res->fate = FATE_LOST;
-			return;
+			return -1;
 		}
 		log_warnx("transaction failed (attempt %d): %s",
 		    res->attempts, res->error);
 		if (res->attempts >= 2)
-			break;
+			return -1;
 	}
-	if (replay) {
-		res->fate = FATE_LOST;
+	return -1;
+}
+
+void
+ingest_store(struct ingest *in, const struct delivery *d,
+    struct ingest_result *res)
+{
+	memset(res, 0, sizeof(*res));
+	if (try_database(in, d, res) == 0)
 		return;
-	}
-	if (spool_append(in->spool, received_ms, request_id, ev->raw,
-	    ev->raw_len) == 0) {
+	res->fate = FATE_LOST;
+	if (d->replay)
+		return;
+	if (spool_append(in->spool, d->received_ms, d->request_id, d->body,
+	    d->len) == 0) {
 		metrics_count(MC_SPOOLED);
 		res->fate = FATE_SPOOLED;
 		return;
 	}
-	log_warn("cannot spool a delivery (request_id=%s)", request_id);
+	log_warn("cannot spool a delivery (request_id=%s)", d->request_id);
 	metrics_count(MC_SPOOL_FAILED);
-	res->fate = FATE_LOST;
 }
 
 void
@@ -224,13 +254,17 @@ replay_one(void *arg, const struct spool_record *rec)
 {
 	struct ingest *in = arg;
 	struct ingest_result res;
-	struct zoom_event ev;
-	char err[256];
-	enum norm_result r = normalize_event(rec->body, rec->len, &ev, err,
-	    sizeof(err));
+	struct delivery d = {
+		.body = rec->body,
+		.len = rec->len,
+		.received_ms = rec->received_ms,
+		.started_ms = mono_ms(),
+		.replay = true,
+	};
 
-	ingest_store(in, r, &ev, err, rec->request_id, rec->received_ms, true,
-	    ingest_now_ms(), &res);
+	snprintf(d.request_id, sizeof(d.request_id), "%s", rec->request_id);
+	delivery_normalize(&d);
+	ingest_store(in, &d, &res);
 	if (res.fate != FATE_STORED)
 		return -1;
 	log_debug("replayed request_id=%s outcome=%s", rec->request_id,
@@ -258,11 +292,17 @@ ingest_drain(struct ingest *in, int max_records, int budget_ms)
 	return res.stopped ? -1 : res.replayed;
 }
 
+long long
+ingest_pending(struct ingest *in)
+{
+	return spool_pending(in->spool);
+}
+
 const struct health *
 ingest_health(struct ingest *in)
 {
 	struct health *h = &in->cached;
-	long long now = ingest_now_ms();
+	long long now = mono_ms();
 
 	if (in->cached_at != 0 && now - in->cached_at < in->cfg->stats_cache_ms) {
 		h->age_ms = now - in->cached_at;
@@ -309,7 +349,7 @@ const struct reason_counts *
 ingest_reasons(struct ingest *in)
 {
 	struct reason_counts *rc = &in->reasons;
-	long long now = ingest_now_ms();
+	long long now = mono_ms();
 
 	if (in->reasons_at != 0 &&
 	    now - in->reasons_at < in->cfg->stats_cache_ms)
@@ -328,6 +368,24 @@ ingest_reasons(struct ingest *in)
 	return rc;
 }
 
+void
+ingest_check(struct ingest *in, struct ingest_check *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (store_open(in->store) != 0) {
+		snprintf(out->error, sizeof(out->error), "%s",
+		    store_errmsg(in->store));
+		return;
+	}
+	out->connected = true;
+	if (store_server_info(in->store, out->version, sizeof(out->version),
+	    out->wsrep_state, sizeof(out->wsrep_state), out->node,
+	    sizeof(out->node)) != 0)
+		out->version[0] = '\0';
+	out->schema_ok = store_check_schema(in->store, out->error,
+	    sizeof(out->error)) == 0;
+}
+
 /* Move one dead letter if it normalizes now.  1 moved, 0 kept or missing,
  * -1 on a database error. */
 static int
@@ -336,7 +394,7 @@ replay_rejected_one(struct ingest *in, long long id, char *buf, size_t size,
 {
 	struct stats_counts delta;
 	struct zoom_event ev;
-	char err[256], reqid[ZE_REQUEST_ID_MAX + 1];
+	char err[ZE_DETAIL_MAX + 1], reqid[ZE_REQUEST_ID_MAX + 1];
 	long long received_ms;
 	size_t len;
 	int added, found;

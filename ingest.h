@@ -2,18 +2,43 @@
  * ingest.h -- the path of one authentic delivery to durable storage:
  * normalized event or dead letter, counters in the same transaction, one
  * retry on a fresh connection, then the local spool.  Also the spool's
- * replay and the health snapshot.  Knows nothing of FastCGI or HTTP.
+ * replay, the health snapshot and the checks of check-config.  The only
+ * caller of store and spool.  Knows nothing of FastCGI or HTTP.
  */
 #ifndef INGEST_H
 #define INGEST_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "config.h"
 #include "normalize.h"
-#include "spool.h"
 #include "stats.h"
-#include "store.h"
+#include "zoom_limits.h"
+
+struct store;
+struct spool;
+
+/*
+ * One delivery on its way in.  The caller fills body, len, request_id,
+ * received_ms, started_ms and replay, then calls delivery_normalize().
+ * body is the caller's buffer and must outlive the struct (ev.raw points
+ * into it).
+ */
+struct delivery {
+	const char *body;               /* the raw bytes Zoom signed */
+	size_t len;
+	char request_id[ZE_REQUEST_ID_MAX + 1]; /* x-zm-request-id or local */
+	long long received_ms;          /* wall clock, Unix ms */
+	long long started_ms;           /* monotonic: the retry budget */
+	bool replay;                    /* from the spool, not from Zoom */
+	enum norm_result result;        /* set by delivery_normalize() */
+	struct zoom_event ev;
+	char err[ZE_DETAIL_MAX + 1];     /* normalize's explanation */
+};
+
+/* Normalize d->body into d->result, d->ev and d->err. */
+void delivery_normalize(struct delivery *d);
 
 /* Where a delivery ended up. */
 enum ingest_fate {
@@ -26,9 +51,10 @@ struct ingest_result {
 	enum ingest_fate fate;
 	enum stats_outcome outcome;     /* when stored */
 	int attempts;                   /* database transactions tried */
-	char error[256];                /* the database error, if any */
+	char error[ZE_DETAIL_MAX + 1];  /* the database error, if any */
 };
 
+/* What health and metrics show; see ingest_health(). */
 struct health {
 	bool db_up;
 	bool counters_valid;
@@ -44,9 +70,19 @@ struct health {
 #define INGEST_MAX_REASONS 32
 struct reason_counts {
 	int n;
-	char reason[INGEST_MAX_REASONS][65];
+	char reason[INGEST_MAX_REASONS][ZE_REASON_MAX + 1];
 	long long count[INGEST_MAX_REASONS];
 	bool valid;
+};
+
+/* What check-config reports about the database. */
+struct ingest_check {
+	bool connected;
+	char error[512];                /* why not connected, or schema */
+	char version[64];
+	char wsrep_state[32];
+	char node[64];
+	bool schema_ok;
 };
 
 struct ingest {
@@ -62,27 +98,23 @@ struct ingest {
 };
 
 /* Set up for this process: no connection yet (see ingest_connect()). */
-void ingest_init(struct ingest *in, const struct config *cfg,
-    void (*spool_warn)(const char *msg));
+void ingest_init(struct ingest *in, const struct config *cfg);
 void ingest_release(struct ingest *in);
 
 /* Connect now unless within the retry back-off.  0 when connected. */
 int ingest_connect(struct ingest *in);
 
-/* Monotonic milliseconds, the clock of every deadline here. */
-long long ingest_now_ms(void);
+/* This process's counter row (for the start-up log line). */
+int ingest_slot(const struct ingest *in);
 
 /*
- * Store one delivery whose body was normalized to (r, ev, err): a meeting
- * event into zoom_visit_events, anything else into zoom_rejected_events,
- * with its counters.  On a database fault, retry once on a fresh
- * connection while less than ZE_RETRY_BUDGET_MS has passed since
- * started_ms; then, unless replaying from the spool, append to the spool.
- * received_ms is wall-clock Unix milliseconds.
+ * Store one normalized delivery: a meeting event into zoom_visit_events,
+ * anything else into zoom_rejected_events, with its counters.  On a
+ * database fault, retry once on a fresh connection while less than
+ * ZE_RETRY_BUDGET_MS has passed since d->started_ms; then, unless d is a
+ * replay, append it to the spool.
  */
-void ingest_store(struct ingest *in, enum norm_result r,
-    const struct zoom_event *ev, const char *err, const char *request_id,
-    long long received_ms, bool replay, long long started_ms,
+void ingest_store(struct ingest *in, const struct delivery *d,
     struct ingest_result *res);
 
 /* Count an outcome that stores no event (401, URL validation); best
@@ -96,11 +128,17 @@ void ingest_count(struct ingest *in, enum stats_outcome o);
  */
 long long ingest_drain(struct ingest *in, int max_records, int budget_ms);
 
+/* Records waiting in this host's spool, or -1 when it cannot be read. */
+long long ingest_pending(struct ingest *in);
+
 /* The health snapshot, refreshed when older than stats_cache_ms. */
 const struct health *ingest_health(struct ingest *in);
 
 /* Dead letters per reason, refreshed like the health snapshot. */
 const struct reason_counts *ingest_reasons(struct ingest *in);
+
+/* Connect, identify the server and check the schema, for check-config. */
+void ingest_check(struct ingest *in, struct ingest_check *out);
 
 struct replay_counts {
 	long long moved;        /* now in zoom_visit_events (or duplicates) */

@@ -232,7 +232,9 @@ vlog(enum log_level level, int with_errno, const char *fmt, va_list ap)
 	errno = saved;
 }
 
-#define LOG_FN(name, level, with_errno)         \
+/* Each entry point: format, log at level, then do "then" (exit for the
+ * fatal ones). */
+#define LOG_FN(name, level, with_errno, then)   \
 	void                                    \
 	name(const char *fmt, ...)              \
 	{                                       \
@@ -240,32 +242,13 @@ vlog(enum log_level level, int with_errno, const char *fmt, va_list ap)
 		va_start(ap, fmt);              \
 		vlog(level, with_errno, fmt, ap); \
 		va_end(ap);                     \
+		then;                           \
 	}
 
-LOG_FN(log_debug, LOG_LVL_DEBUG, 0)
-LOG_FN(log_info, LOG_LVL_INFO, 0)
-LOG_FN(log_warnx, LOG_LVL_WARN, 0)
-LOG_FN(log_warn, LOG_LVL_WARN, 1)
-LOG_FN(log_errorx, LOG_LVL_ERROR, 0)
-
-void
-fatalx(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vlog(LOG_LVL_ERROR, 0, fmt, ap);
-	va_end(ap);
-	exit(1);
-}
-
-void
-fatal(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vlog(LOG_LVL_ERROR, 1, fmt, ap);
-	va_end(ap);
-	exit(1);
-}
+LOG_FN(log_debug, LOG_LVL_DEBUG, 0, (void)0)
+LOG_FN(log_info, LOG_LVL_INFO, 0, (void)0)
+LOG_FN(log_warnx, LOG_LVL_WARN, 0, (void)0)
+LOG_FN(log_warn, LOG_LVL_WARN, 1, (void)0)
+LOG_FN(log_errorx, LOG_LVL_ERROR, 0, (void)0)
+LOG_FN(fatalx, LOG_LVL_ERROR, 0, exit(1))
+LOG_FN(fatal, LOG_LVL_ERROR, 1, exit(1))

@@ -14,7 +14,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/file.h>
@@ -22,21 +21,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define MAGIC "ZEMETR01"
-#define NSLOTS 256
+#include "zoom_limits.h"
 
-/* The status codes the service answers; anything else counts as "other". */
-static const int codes[] = { 200, 202, 400, 401, 404, 405, 411, 413, 415,
-	500, 503, 0 };
-#define NCODES (sizeof(codes) / sizeof(codes[0]))
-
-/* Histogram upper bounds in seconds; Zoom's limit is 3 s. */
-static const double bounds[] = { 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
-	0.05, 0.1, 0.25, 0.5, 1, 2.5 };
-#define NBUCKETS (sizeof(bounds) / sizeof(bounds[0]))
-
-static const char *const route_names[ROUTE_COUNT] = { "events", "health",
-	"metrics", "other" };
+#define MAGIC "ZEMETR02"
+#define NSLOTS ZE_METRICS_SLOTS
+#define NCODES METRICS_NCODES
+#define NBUCKETS METRICS_NBUCKETS
 
 struct slot {
 	int32_t pid;                            /* owner, 0 = never used */
@@ -148,7 +138,7 @@ code_index(int status)
 	unsigned i;
 
 	for (i = 0; i < NCODES - 1; i++)
-		if (codes[i] == status)
+		if (metrics_codes[i] == status)
 			break;
 	return i;
 }
@@ -161,7 +151,7 @@ metrics_observe(enum metrics_route route, int status, double seconds)
 	if ((unsigned)route >= ROUTE_COUNT)
 		route = ROUTE_OTHER;
 	add(&mine->requests[route][code_index(status)], 1);
-	for (b = 0; b < NBUCKETS && seconds > bounds[b]; b++)
+	for (b = 0; b < NBUCKETS && seconds > metrics_bounds[b]; b++)
 		;
 	if (b < NBUCKETS)
 		add(&mine->buckets[route][b], 1);
@@ -176,8 +166,9 @@ metrics_count(enum metrics_counter c)
 		add(&mine->counters[c], 1);
 }
 
-int
-metrics_workers(void)
+/* Live worker processes attached to the file (slots whose pid runs). */
+static int
+live_workers(void)
 {
 	int n = 0;
 
@@ -190,9 +181,8 @@ metrics_workers(void)
 	return n;
 }
 
-/* The sum of every used slot (or ours alone when private). */
-static void
-sum(struct slot *t)
+void
+metrics_snapshot(struct metrics_snapshot *t)
 {
 	memset(t, 0, sizeof(*t));
 	for (unsigned i = 0; i < (shm ? NSLOTS : 1); i++) {
@@ -211,97 +201,5 @@ sum(struct slot *t)
 		for (unsigned c = 0; c < MC_COUNT; c++)
 			t->counters[c] += load(&s->counters[c]);
 	}
-}
-
-__attribute__((format(printf, 4, 5)))
-static int
-out(char *buf, size_t size, size_t *len, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	if (*len >= size)
-		return -1;
-	va_start(ap, fmt);
-	n = vsnprintf(buf + *len, size - *len, fmt, ap);
-	va_end(ap);
-	if (n < 0 || (size_t)n >= size - *len) {
-		*len = size;
-		return -1;
-	}
-	*len += (size_t)n;
-	return 0;
-}
-
-int
-metrics_render(char *buf, size_t size, size_t *len)
-{
-	static const struct {
-		const char *name, *help;
-	} counters[MC_COUNT] = {
-		[MC_SPOOLED] = { "zoom_events_spooled_total", "Deliveries "
-		    "appended to this host's spool (database unavailable)." },
-		[MC_SPOOL_FAILED] = { "zoom_events_spool_failures_total",
-		    "Deliveries neither stored nor spooled (answered 503)." },
-		[MC_DB_CONNECTS] = { "zoom_events_db_connects_total",
-		    "Database connections opened by this host's workers." },
-		[MC_DB_FAILURES] = { "zoom_events_db_failures_total",
-		    "Failed database transactions (before the retry)." },
-	};
-	struct slot t;
-	int rc = 0;
-
-	sum(&t);
-	rc |= out(buf, size, len, "# HELP zoom_events_requests_total HTTP "
-	    "requests answered by this host's workers, by route and status.\n"
-	    "# TYPE zoom_events_requests_total counter\n");
-	for (unsigned r = 0; r < ROUTE_COUNT; r++)
-		for (unsigned c = 0; c < NCODES; c++) {
-			if (t.requests[r][c] == 0)
-				continue;
-			if (codes[c] != 0)
-				rc |= out(buf, size, len, "zoom_events_requests_"
-				    "total{route=\"%s\",code=\"%d\"} %llu\n",
-				    route_names[r], codes[c],
-				    (unsigned long long)t.requests[r][c]);
-			else
-				rc |= out(buf, size, len, "zoom_events_requests_"
-				    "total{route=\"%s\",code=\"other\"} %llu\n",
-				    route_names[r],
-				    (unsigned long long)t.requests[r][c]);
-		}
-	rc |= out(buf, size, len, "# HELP zoom_events_request_duration_seconds "
-	    "Time from the request's arrival to its answer, this host's "
-	    "workers.\n# TYPE zoom_events_request_duration_seconds "
-	    "histogram\n");
-	for (unsigned r = 0; r < ROUTE_COUNT; r++) {
-		uint64_t cum = 0;
-
-		if (t.count[r] == 0)
-			continue;
-		for (unsigned b = 0; b < NBUCKETS; b++) {
-			cum += t.buckets[r][b];
-			rc |= out(buf, size, len, "zoom_events_request_duration_"
-			    "seconds_bucket{route=\"%s\",le=\"%g\"} %llu\n",
-			    route_names[r], bounds[b], (unsigned long long)cum);
-		}
-		rc |= out(buf, size, len, "zoom_events_request_duration_seconds_"
-		    "bucket{route=\"%s\",le=\"+Inf\"} %llu\n"
-		    "zoom_events_request_duration_seconds_sum{route=\"%s\"} "
-		    "%.6f\n"
-		    "zoom_events_request_duration_seconds_count{route=\"%s\"} "
-		    "%llu\n", route_names[r], (unsigned long long)t.count[r],
-		    route_names[r], (double)t.sum_us[r] / 1e6, route_names[r],
-		    (unsigned long long)t.count[r]);
-	}
-	for (unsigned c = 0; c < MC_COUNT; c++)
-		rc |= out(buf, size, len, "# HELP %s %s\n# TYPE %s counter\n"
-		    "%s %llu\n", counters[c].name, counters[c].help,
-		    counters[c].name, counters[c].name,
-		    (unsigned long long)t.counters[c]);
-	rc |= out(buf, size, len, "# HELP zoom_events_workers Worker processes "
-	    "on this host that share these metrics.\n"
-	    "# TYPE zoom_events_workers gauge\nzoom_events_workers %d\n",
-	    metrics_workers());
-	return rc ? -1 : 0;
+	t->workers = live_workers();
 }

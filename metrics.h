@@ -1,7 +1,7 @@
 /*
  * metrics.h -- per-host request metrics shared by every worker process
- * through a small memory-mapped file, and their Prometheus text rendering.
- * Knows nothing of FastCGI or the database.
+ * through a small memory-mapped file.  This module keeps the numbers;
+ * report.c renders them.  Knows nothing of FastCGI or the database.
  */
 #ifndef METRICS_H
 #define METRICS_H
@@ -26,6 +26,32 @@ enum metrics_counter {
 	MC_COUNT
 };
 
+/* The status codes the service answers; the last, 0, is "other".
+ * Defined here (static) so that report.c's tests need not link this
+ * module. */
+#define METRICS_NCODES 12
+static const int metrics_codes[METRICS_NCODES] = { 200, 202, 400, 401, 404,
+	405, 411, 413, 415, 500, 503, 0 };
+
+/* Request duration histogram upper bounds, in seconds; Zoom's limit is
+ * 3 s. */
+#define METRICS_NBUCKETS 12
+static const double metrics_bounds[METRICS_NBUCKETS] = { 0.0005, 0.001,
+	0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5 };
+
+static const char *const metrics_route_names[ROUTE_COUNT] = { "events",
+	"health", "metrics", "other" };
+
+/* The host-wide sums, as report.c renders them. */
+struct metrics_snapshot {
+	uint64_t requests[ROUTE_COUNT][METRICS_NCODES];
+	uint64_t buckets[ROUTE_COUNT][METRICS_NBUCKETS]; /* not cumulative */
+	uint64_t count[ROUTE_COUNT];
+	uint64_t sum_us[ROUTE_COUNT];
+	uint64_t counters[MC_COUNT];
+	int workers;            /* live processes attached */
+};
+
 /*
  * Attach this process to the shared file at path (created if missing):
  * claim a slot for this pid.  When the file cannot be used the metrics
@@ -37,13 +63,7 @@ int metrics_open(const char *path);
 void metrics_observe(enum metrics_route route, int status, double seconds);
 void metrics_count(enum metrics_counter c);
 
-/*
- * Append the host-wide sums, in the Prometheus text format, to
- * buf[*len..size).  Returns 0, or -1 when buf was too small.
- */
-int metrics_render(char *buf, size_t size, size_t *len);
-
-/* Live worker processes attached to the file (slots whose pid runs). */
-int metrics_workers(void);
+/* Sum every live or past process's slot (or ours alone when private). */
+void metrics_snapshot(struct metrics_snapshot *out);
 
 #endif /* METRICS_H */

@@ -27,6 +27,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -41,14 +42,21 @@
 
 #include <zlib.h>
 
+#include "clock.h"
+
 #define MAGIC "ZESPOOL1"
 #define MAGIC_LEN 8
 #define HEADER_LEN 16
 #define PAYLOAD_FIXED 10        /* received_ms + idlen */
 
+/*
+ * Paths are the directory plus one name, so every buffer is PATH_MAX: a
+ * directory with a path too long for its files is refused at spool_new()
+ * (every append fails), and every later join is checked anyway.
+ */
 struct spool {
-	char dir[4096];
-	char path[4200];        /* this process's file */
+	char dir[PATH_MAX];
+	char path[PATH_MAX];    /* this process's file */
 	int fd;                 /* open on path, or -1 */
 	size_t max_record;      /* largest sane payload */
 	void (*warn)(const char *msg);
@@ -69,6 +77,25 @@ warnf(const struct spool *sp, const char *fmt, ...)
 	sp->warn(msg);
 }
 
+/* snprintf into a PATH_MAX buffer; -1 (ENAMETOOLONG) when it was cut. */
+__attribute__((format(printf, 2, 3)))
+static int
+path_fmt(char path[PATH_MAX], const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(path, PATH_MAX, fmt, ap);
+	va_end(ap);
+	if (n < 0 || n >= PATH_MAX) {
+		path[0] = '\0';
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	return 0;
+}
+
 struct spool *
 spool_new(const char *dir, const char *instance, size_t max_body,
     void (*warn)(const char *msg))
@@ -77,9 +104,11 @@ spool_new(const char *dir, const char *instance, size_t max_body,
 
 	if (sp == NULL)
 		abort();
-	snprintf(sp->dir, sizeof(sp->dir), "%s", dir);
-	snprintf(sp->path, sizeof(sp->path), "%s/%s-%ld.spool", dir, instance,
-	    (long)getpid());
+	/* On overflow both stay "": every open fails, every append is -1. */
+	if (path_fmt(sp->dir, "%s", dir) != 0 ||
+	    path_fmt(sp->path, "%s/%s-%ld.spool", dir, instance,
+	    (long)getpid()) != 0)
+		sp->dir[0] = sp->path[0] = '\0';
 	sp->fd = -1;
 	sp->max_record = PAYLOAD_FIXED + ZE_REQUEST_ID_MAX + max_body;
 	sp->warn = warn;
@@ -113,15 +142,6 @@ get_le(const unsigned char *p, int n)
 	return v;
 }
 
-static long long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Make the directory entry of a new file durable too. */
 static int
 sync_dir(const char *dir)
@@ -142,6 +162,10 @@ open_file(struct spool *sp)
 {
 	int fd;
 
+	if (sp->path[0] == '\0') {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
 	if (mkdir(sp->dir, 0700) != 0 && errno != EEXIST)
 		return -1;
 	fd = open(sp->path, O_WRONLY | O_APPEND | O_CREAT | O_EXCL |
@@ -384,13 +408,14 @@ static int
 drain_file(struct spool *sp, const char *path, spool_fn fn, void *arg,
     int *left, long long deadline, struct spool_drain_result *res)
 {
-	char offpath[4300];
+	char offpath[PATH_MAX];
 	struct spool_record rec;
 	struct reader r;
 	size_t next;
 	int fd, offfd, done = 0;
 
-	snprintf(offpath, sizeof(offpath), "%s.off", path);
+	if (path_fmt(offpath, "%s.off", path) != 0)
+		return -1;
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
 		return errno == ENOENT ? 1 : -1;
 	if (map_file(fd, &r) != 0) {
@@ -404,7 +429,7 @@ drain_file(struct spool *sp, const char *path, spool_fn fn, void *arg,
 	}
 	r.off = read_offset(offpath);
 	for (;;) {
-		if (*left <= 0 || now_ms() > deadline)
+		if (*left <= 0 || mono_ms() > deadline)
 			break;
 		if (!next_record(sp, &r, &rec, &next, &res->torn, 1, path)) {
 			done = 1;
@@ -451,8 +476,12 @@ claim(const char *path, char *draining, size_t len)
 		close(fd);
 		return 1;
 	}
-	snprintf(draining, len, "%s.%ld.%u.draining", path, (long)getpid(),
-	    seq++);
+	if (snprintf(draining, len, "%s.%ld.%u.draining", path,
+	    (long)getpid(), seq++) >= (int)len) {
+		close(fd);
+		errno = ENAMETOOLONG;
+		return -1;
+	}
 	rc = rename(path, draining);
 	close(fd);
 	return rc == 0 ? 0 : (errno == ENOENT ? 1 : -1);
@@ -463,7 +492,7 @@ static int
 for_each(struct spool *sp, const char *suffix,
     int (*each)(struct spool *sp, const char *path, void *ctx), void *ctx)
 {
-	char path[4400];
+	char path[PATH_MAX];
 	struct dirent *de;
 	DIR *d = opendir(sp->dir);
 	int rc = 0;
@@ -473,7 +502,8 @@ for_each(struct spool *sp, const char *suffix,
 	while (rc == 0 && (de = readdir(d)) != NULL) {
 		if (de->d_name[0] == '.' || !has_suffix(de->d_name, suffix))
 			continue;
-		snprintf(path, sizeof(path), "%s/%s", sp->dir, de->d_name);
+		if (path_fmt(path, "%s/%s", sp->dir, de->d_name) != 0)
+			continue;       /* cannot be ours: names are short */
 		rc = each(sp, path, ctx);
 	}
 	closedir(d);
@@ -508,7 +538,7 @@ drain_one(struct spool *sp, const char *path, void *ctx)
 static int
 claim_one(struct spool *sp, const char *path, void *ctx)
 {
-	char draining[4500];
+	char draining[PATH_MAX];
 	int rc = claim(path, draining, sizeof(draining));
 
 	if (rc < 0) {
@@ -527,13 +557,14 @@ int
 spool_drain(struct spool *sp, spool_fn fn, void *arg, int max_records,
     int budget_ms, struct spool_drain_result *res)
 {
-	char lockpath[4200];
-	struct drain_ctx c = { fn, arg, max_records, now_ms() + budget_ms, res,
+	char lockpath[PATH_MAX];
+	struct drain_ctx c = { fn, arg, max_records, mono_ms() + budget_ms, res,
 		0 };
 	int lockfd;
 
 	memset(res, 0, sizeof(*res));
-	snprintf(lockpath, sizeof(lockpath), "%s/.drain.lock", sp->dir);
+	if (path_fmt(lockpath, "%s/.drain.lock", sp->dir) != 0)
+		return -1;
 	lockfd = open(lockpath, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (lockfd < 0)
 		return errno == ENOENT ? 0 : -1;
@@ -574,10 +605,10 @@ count_one(struct spool *sp, const char *path, void *ctx)
 	}
 	close(fd);
 	if (has_suffix(path, ".draining")) {
-		char offpath[4300];
+		char offpath[PATH_MAX];
 
-		snprintf(offpath, sizeof(offpath), "%s.off", path);
-		r.off = read_offset(offpath);
+		if (path_fmt(offpath, "%s.off", path) == 0)
+			r.off = read_offset(offpath);
 	}
 	while (next_record(sp, &r, &rec, &next, &torn, 0, path)) {
 		c->n++;

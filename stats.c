@@ -5,11 +5,16 @@
  * adds to its own shard's row in the same transaction as the event it
  * counts, so "inserted" can never disagree with zoom_visit_events, and
  * workers (or Galera nodes) do not fight over one hot row.  Readers sum the
- * rows.  Knows nothing of FastCGI; runs its SQL through store.
+ * rows.  Every statement below is generated from STATS_COUNTERS.  Knows
+ * nothing of FastCGI; runs its SQL through store.
  */
 #include "stats.h"
 
 #include <string.h>
+
+#include "store.h"
+
+#define NFIELDS STATS_NFIELDS
 
 static const char *const outcome_names[OUTCOME_COUNT] = {
 	[OUTCOME_INSERTED] = "inserted",
@@ -24,6 +29,19 @@ const char *
 stats_outcome_name(enum stats_outcome o)
 {
 	return (unsigned)o < OUTCOME_COUNT ? outcome_names[o] : "unknown";
+}
+
+static long long *
+slot_of(struct stats_counts *c, size_t i)
+{
+	return (long long *)(void *)((char *)c + stats_fields[i].offset);
+}
+
+void
+stats_sum(struct stats_counts *a, const struct stats_counts *b)
+{
+	for (size_t i = 0; i < NFIELDS; i++)
+		*slot_of(a, i) += stats_get(b, &stats_fields[i]);
 }
 
 void
@@ -60,57 +78,48 @@ stats_for_outcome(enum stats_outcome o, bool replayed,
 /*
  * One statement whether or not the shard's row exists yet.  The deltas are
  * bound twice rather than read back with VALUES(), which MySQL 8.0.20
- * deprecates and MariaDB still needs.
+ * deprecates and MariaDB still needs.  "slot = slot" absorbs the list's
+ * leading comma.
  */
+#define COL(name, help) ", " #name
+#define QMARK(name, help) ", ?"
+#define ADD(name, help) ", " #name " = " #name " + ?"
 static const char add_sql[] =
-    "INSERT INTO zoom_stats (instance, slot, received, inserted, duplicates,"
-    " ignored, rejected, rejected_auth, url_validations, replayed)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE"
-    " received = received + ?, inserted = inserted + ?,"
-    " duplicates = duplicates + ?, ignored = ignored + ?,"
-    " rejected = rejected + ?, rejected_auth = rejected_auth + ?,"
-    " url_validations = url_validations + ?, replayed = replayed + ?";
+    "INSERT INTO zoom_stats (instance, slot" STATS_COUNTERS(COL) ")"
+    " VALUES (?, ?" STATS_COUNTERS(QMARK) ")"
+    " ON DUPLICATE KEY UPDATE slot = slot" STATS_COUNTERS(ADD);
+
+#define SUM(name, help) ", COALESCE(SUM(" #name "), 0)"
+static const char read_sql[] =
+    "SELECT COUNT(*)" STATS_COUNTERS(SUM) " FROM zoom_stats";
 
 int
 stats_add(struct store *st, const struct stats_shard *shard,
     const struct stats_counts *d)
 {
-	const long long v[] = { d->received, d->inserted, d->duplicates,
-		d->ignored, d->rejected, d->rejected_auth, d->url_validations,
-		d->replayed };
-	enum { N = sizeof(v) / sizeof(v[0]) };
-	struct store_val p[2 + 2 * N];
+	struct store_val p[2 + 2 * NFIELDS];
 
 	p[0] = STORE_Z(shard->instance);
 	p[1] = STORE_I(shard->slot);
-	for (size_t i = 0; i < N; i++)
-		p[2 + i] = p[2 + N + i] = STORE_I(v[i]);
+	for (size_t i = 0; i < NFIELDS; i++)
+		p[2 + i] = p[2 + NFIELDS + i] =
+		    STORE_I(stats_get(d, &stats_fields[i]));
 	return store_exec(st, add_sql, p, sizeof(p) / sizeof(p[0]), NULL);
 }
-
-static const char read_sql[] =
-    "SELECT COALESCE(SUM(received), 0), COALESCE(SUM(inserted), 0),"
-    " COALESCE(SUM(duplicates), 0), COALESCE(SUM(ignored), 0),"
-    " COALESCE(SUM(rejected), 0), COALESCE(SUM(rejected_auth), 0),"
-    " COALESCE(SUM(url_validations), 0), COALESCE(SUM(replayed), 0)"
-    " FROM zoom_stats";
 
 int
 stats_read(struct store *st, struct stats_counts *t)
 {
-	long long *dst[] = { &t->received, &t->inserted, &t->duplicates,
-		&t->ignored, &t->rejected, &t->rejected_auth,
-		&t->url_validations, &t->replayed };
-	enum { N = sizeof(dst) / sizeof(dst[0]) };
-	struct store_col c[N];
+	struct store_col c[1 + NFIELDS];
 
 	memset(c, 0, sizeof(c));
-	for (size_t i = 0; i < N; i++)
+	for (size_t i = 0; i < 1 + NFIELDS; i++)
 		c[i].type = STORE_INT;
-	if (store_query(st, read_sql, NULL, 0, c, N, NULL, NULL) < 0)
+	if (store_query(st, read_sql, NULL, 0, c, 1 + NFIELDS, NULL,
+	    NULL) < 0)
 		return -1;
-	for (size_t i = 0; i < N; i++)
-		*dst[i] = c[i].is_null ? 0 : c[i].i;
+	for (size_t i = 0; i < NFIELDS; i++)
+		*slot_of(t, i) = c[1 + i].is_null ? 0 : c[1 + i].i;
 	/* End the read so the next one sees newer commits. */
 	return store_commit(st);
 }

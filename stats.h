@@ -1,13 +1,31 @@
 /*
  * stats.h -- the shared counters: which outcome bumps what, and the
  * zoom_stats table that every worker on every host adds to.
+ *
+ * STATS_COUNTERS is the one list of counters.  The struct, the SQL of
+ * stats.c, the health JSON and the Prometheus text are all generated from
+ * it, so adding a counter is one line here plus a column in sql/ (a
+ * migration: ALTER TABLE zoom_stats ADD COLUMN name BIGINT UNSIGNED NOT
+ * NULL DEFAULT 0).
  */
 #ifndef STATS_H
 #define STATS_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
-#include "store.h"
+struct store;
+
+/* X(column and JSON name, Prometheus help text), in zoom_stats order. */
+#define STATS_COUNTERS(X)                                                 \
+	X(received, "Deliveries stored: events and dead letters")         \
+	X(inserted, "Rows added to zoom_visit_events")                    \
+	X(duplicates, "Deliveries already stored (Zoom retries)")         \
+	X(ignored, "Non-meeting events kept as dead letters")             \
+	X(rejected, "Malformed events kept as dead letters")              \
+	X(rejected_auth, "Requests refused for their signature (401)")    \
+	X(url_validations, "Zoom endpoint validations answered")          \
+	X(replayed, "Deliveries stored from a spool")
 
 /* What happened to one delivery; each bumps its own counters. */
 enum stats_outcome {
@@ -20,17 +38,35 @@ enum stats_outcome {
 	OUTCOME_COUNT
 };
 
-/* The counters, in zoom_stats column order. */
+/* The counters, one long long per STATS_COUNTERS row. */
 struct stats_counts {
-	long long received;     /* deliveries with a JSON body stored */
-	long long inserted;     /* rows added to zoom_visit_events */
-	long long duplicates;
-	long long ignored;
-	long long rejected;
-	long long rejected_auth;
-	long long url_validations;
-	long long replayed;     /* of the above, stored from the spool */
+#define STATS_FIELD(name, help) long long name;
+	STATS_COUNTERS(STATS_FIELD)
+#undef STATS_FIELD
 };
+
+/* The list as data, for renderers: name, help and where in the struct.
+ * Defined here (static) so that pure modules need not link stats.o. */
+struct stats_field {
+	const char *name;
+	const char *help;
+	size_t offset;
+};
+
+#define STATS_FIELD_ROW(name, help)                                       \
+	{ #name, help, offsetof(struct stats_counts, name) },
+static const struct stats_field stats_fields[] = {
+	STATS_COUNTERS(STATS_FIELD_ROW)
+};
+#undef STATS_FIELD_ROW
+#define STATS_NFIELDS (sizeof(stats_fields) / sizeof(stats_fields[0]))
+
+/* The value of field f in c. */
+static inline long long
+stats_get(const struct stats_counts *c, const struct stats_field *f)
+{
+	return *(const long long *)(const void *)((const char *)c + f->offset);
+}
 
 /* A worker's place in zoom_stats: its rows never collide with another
  * host's, and rarely with another worker's on the same host. */
@@ -42,6 +78,9 @@ struct stats_shard {
 /* Counters one outcome adds; replayed marks a spool replay. */
 void stats_for_outcome(enum stats_outcome o, bool replayed,
     struct stats_counts *delta);
+
+/* a += b, field by field. */
+void stats_sum(struct stats_counts *a, const struct stats_counts *b);
 
 /* Add delta to the shard's row within the current transaction (the same
  * one as the event it counts).  0 or -1 (see store_errmsg()). */

@@ -22,7 +22,7 @@
 #include <mysqld_error.h>
 
 #define STMT_CACHE 16
-#define MAX_PARAMS 24
+#define MAX_PARAMS 48
 
 struct stmt_slot {
 	const char *sql;        /* the key: the caller's string literal */
@@ -404,7 +404,7 @@ store_insert_rejected(struct store *st, const struct dead_letter *dl,
 	struct store_val p[] = {
 		STORE_I(dl->received_ms),
 		STORE_Z(dl->reason),
-		STORE_S(dl->detail, strnlen(dl->detail, 255)),
+		STORE_S(dl->detail, strnlen(dl->detail, ZE_DETAIL_MAX)),
 		dl->event_name[0] ? STORE_Z(dl->event_name) : STORE_NUL,
 		STORE_S(dl->request_id, strnlen(dl->request_id,
 		    ZE_REQUEST_ID_MAX)),
@@ -511,7 +511,7 @@ int
 store_rejected_reasons(struct store *st,
     void (*fn)(void *arg, const char *reason, long long n), void *arg)
 {
-	char reason[65];
+	char reason[ZE_REASON_MAX + 1];
 	struct store_col c[2] = {
 		{ .type = STORE_STR, .buf = reason, .size = sizeof(reason) },
 		{ .type = STORE_INT },

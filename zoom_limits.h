@@ -37,9 +37,24 @@
 #define ZE_PARTICIPANT_ID_MAX 255
 #define ZE_PARTICIPANT_NAME_MAX 500 /* characters, up to 4 bytes each */
 
-/* Dead-letter reasons and request ids are short diagnostic strings. */
-#define ZE_REASON_MAX 200
+/*
+ * Dead letters (zoom_rejected_events): the reason is a norm_strerror()
+ * token in VARCHAR(64), the detail a one-line explanation in VARCHAR(255);
+ * the request id is Zoom's x-zm-request-id, reduced to ZE_ID_CHARS, in
+ * VARCHAR(128).  Longer details are cut (they are diagnostics, not data).
+ */
+#define ZE_REASON_MAX 64
+#define ZE_DETAIL_MAX 255
 #define ZE_REQUEST_ID_MAX 128
+
+/*
+ * Characters of names that end up in file names, counter rows and log
+ * lines: the instance name (which must also start with a letter or digit,
+ * so that no spool file is a dot file) and, with ':', request ids.
+ */
+#define ZE_NAME_CHARS "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz" \
+	"0123456789._-"
+#define ZE_ID_CHARS ZE_NAME_CHARS ":"
 
 /* Zoom's plainToken is a 22-character string; allow generous headroom but
  * keep the URL validation answer tiny. */
@@ -80,6 +95,16 @@
  * slots), so concurrent workers rarely touch the same row. */
 #define ZE_DEFAULT_STATS_SLOTS 64
 #define ZE_INSTANCE_MAX 64
+
+/*
+ * Worker processes: -F takes 1 to ZE_MAX_WORKERS.  The host-wide metrics
+ * file has a slot per live process, so it holds twice that: room for the
+ * commands, CGI requests and a second pool (spawn-fcgi) on the same spool
+ * directory, and for the slots of dead workers until their pids are seen
+ * gone.
+ */
+#define ZE_MAX_WORKERS 256
+#define ZE_METRICS_SLOTS (2 * ZE_MAX_WORKERS)
 
 /* A drain pass replays at most this many spool records and stops after
  * this long, so a worker returns to accept() quickly. */

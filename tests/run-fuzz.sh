@@ -1,12 +1,12 @@
 #!/bin/sh
 # run-fuzz.sh SECS -- run each built fuzzer for SECS seconds on a copy of
-# its committed corpus (fuzz/corpus/NAME/), so that the run never grows the
-# corpus in the tree.  Prints "fuzz NAME: ok (N runs)" per fuzzer; on a
+# its committed corpus (tests/fuzz/corpus/NAME/, plus tests/fixtures/*.json
+# for the normalizer), so that the run never grows the corpus in the tree.  Prints "fuzz NAME: ok (N runs)" per fuzzer; on a
 # crash, prints where the crashing input was kept and exits non-zero.
 #
 # Crashing inputs are kept in build/fuzz/artifacts/; minimise one with
 #   build/fuzz/fuzz_normalize -minimize_crash=1 -runs=10000 CRASH-FILE
-# then add it to fuzz/corpus/ and give it a named unit test (STYLE.md 14).
+# then add it to tests/fuzz/corpus/ and give it a named unit test (STYLE.md 14).
 set -u
 
 secs=${1:-60}
@@ -25,12 +25,14 @@ trap 'exit 130' INT TERM
 
 status=0
 
-# fuzz NAME [libFuzzer options...]
+# fuzz NAME SEEDS [libFuzzer options...]: SEEDS is a shell glob of extra
+# seed files ("" for none).
 fuzz() {
 	name=$1
-	shift
+	seeds=$2
+	shift 2
 	bin=build/fuzz/$name
-	corpus=fuzz/corpus/${name#fuzz_}
+	corpus=tests/fuzz/corpus/${name#fuzz_}
 	if [ ! -x "$bin" ]; then
 		echo "fuzz $name: FAILED, $bin is not built (make fuzz-build)"
 		status=1
@@ -40,6 +42,8 @@ fuzz() {
 	if [ -d "$corpus" ]; then
 		cp -p "$corpus"/* "$work/$name/corpus/" 2>/dev/null
 	fi
+	# shellcheck disable=SC2086
+	[ -n "$seeds" ] && cp -p $seeds "$work/$name/corpus/" 2>/dev/null
 	log=$work/$name/log
 	"$bin" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 \
 		-print_final_stats=1 -artifact_prefix="$work/$name/crashes/" \
@@ -69,7 +73,8 @@ fuzz() {
 		head -n 5 | sed 's/^/  /'
 }
 
-fuzz fuzz_normalize -dict=fuzz/zoom.dict -max_len=262144
-fuzz fuzz_signature -max_len=8192
+fuzz fuzz_normalize "tests/fixtures/*.json" -dict=tests/fuzz/zoom.dict \
+	-max_len=262144
+fuzz fuzz_signature "" -max_len=8192
 
 exit $status

@@ -148,6 +148,7 @@ run_fuzz() {
 }
 
 run_lint() {
+    step "module layout (include rules, sizes)" tests/check-layout.sh
     step "cppcheck" make -s lint
     step "clang -Wall -Wextra -Werror" make -s clang-check
 }

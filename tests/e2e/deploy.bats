@@ -341,10 +341,14 @@ EOF
         grep -q "^       $c\b" "$ZT/man.txt" || { echo "command $c missing"; return 1; }
     done
     # Routes and every status the service answers with.
-    for r in $(grep -o '"/zoom_events/[a-z]*"' "$ZE_ROOT/zoom_events.c" | tr -d '"' | sort -u); do
+    routes=$(grep -o '"/zoom_events/[a-z]*"' "$ZE_ROOT/request.c" | tr -d '"' | sort -u)
+    [ -n "$routes" ]
+    for r in $routes; do
         grep -q "$r" "$ZT/man.txt" || { echo "route $r missing"; return 1; }
     done
-    for s in $(grep 'respond' "$ZE_ROOT/zoom_events.c" | grep -oE '\b[1-5][0-9]{2}\b' | sort -u); do
+    statuses=$(grep 'respond' "$ZE_ROOT/request.c" | grep -oE '\b[1-5][0-9]{2}\b' | sort -u)
+    [ -n "$statuses" ]
+    for s in $statuses; do
         grep -qE "^       $s\b" "$ZT/man.txt" || { echo "status $s missing"; return 1; }
     done
     # Every setting, as "key (ENV)".

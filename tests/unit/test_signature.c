@@ -14,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "tests/unit/sig_oracle.h"
 #include "tests/unit/unit.h"
 
 #define B(s) s, sizeof(s) - 1
@@ -120,19 +121,12 @@ static int
 zoom_sig(const char *key, const char *ts, const char *body, size_t len,
     char out[SIG_HEX_LEN + 4])
 {
-	size_t tlen = strlen(ts);
-	char *msg = malloc(3 + tlen + 1 + len + 1);
+	size_t mlen;
+	char *msg = sig_oracle_message(ts, body, len, &mlen);
 	char hex[SIG_HEX_LEN + 1];
 	int rc;
 
-	if (msg == NULL)
-		abort();
-	memcpy(msg, "v0:", 3);
-	memcpy(msg + 3, ts, tlen);
-	msg[3 + tlen] = ':';
-	if (len > 0)
-		memcpy(msg + 4 + tlen, body, len);
-	rc = openssl_hex(key, msg, 4 + tlen + len, hex);
+	rc = openssl_hex(key, msg, mlen, hex);
 	free(msg);
 	if (!CHECKF(rc == 0, "openssl dgst failed for key %s", key)) {
 		strcpy(out, "v0=");

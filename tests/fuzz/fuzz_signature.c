@@ -12,6 +12,7 @@
  * violation.
  */
 #include "signature.h"
+#include "tests/unit/sig_oracle.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -23,7 +24,7 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-/* Fixed, so that seeds in fuzz/corpus/signature/ can carry valid
+/* Fixed, so that seeds in tests/fuzz/corpus/signature/ can carry valid
  * signatures (made with `openssl dgst -sha256 -hmac`). */
 #define FUZZ_NOW 1700000000LL
 #define FUZZ_NOW_S "1700000000"
@@ -64,19 +65,12 @@ static bool
 signed_by(const char *secret, const char *ts, const char *sig,
     const char *body, size_t len)
 {
-	size_t tlen = strlen(ts);
-	char *msg = malloc(4 + tlen + len);
+	size_t mlen;
+	char *msg = sig_oracle_message(ts, body, len, &mlen);
 	char hex[SIG_HEX_LEN + 1];
 	bool ok;
 
-	if (msg == NULL)
-		abort();
-	memcpy(msg, "v0:", 3);
-	memcpy(msg + 3, ts, tlen);
-	msg[3 + tlen] = ':';
-	if (len > 0)
-		memcpy(msg + 4 + tlen, body, len);
-	if (sig_hmac_hex(secret, msg, 4 + tlen + len, hex) != 0)
+	if (sig_hmac_hex(secret, msg, mlen, hex) != 0)
 		abort();
 	free(msg);
 	ok = strncmp(sig, "v0=", 3) == 0 && strlen(sig) == 3 + SIG_HEX_LEN &&

@@ -2,10 +2,10 @@
  * fuzz_normalize.c -- libFuzzer entry point for normalize_event(): any
  * bytes in, and the invariants of struct zoom_event checked on the way out
  * (cJSON's cjson_read_fuzzer.c is the model).  abort() on a violation, so
- * that libFuzzer and fuzz/replay.c both report it as a crash.
+ * that libFuzzer and tests/fuzz/replay.c both report it as a crash.
  *
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -I. \
- *       fuzz/fuzz_normalize.c normalize.c -lcjson
+ *       tests/fuzz/fuzz_normalize.c normalize.c -lcjson
  */
 #include "normalize.h"
 #include "tests/unit/norm_oracle.h"

@@ -4,7 +4,7 @@
  * fuzz_main.c, but the files are closed).  Each input gets its own
  * allocation of exactly its size, so a read past the end is caught.
  *
- *   build/asan/replay_normalize fuzz/corpus/normalize/FILE...
+ *   build/asan/replay_normalize FILE...   (make replay: the fixtures and the corpus)
  */
 #include <errno.h>
 #include <stddef.h>

@@ -1,0 +1,47 @@
+/*
+ * request.h -- handle one request (see request.c) for a worker.  The
+ * caller, zoom_events.c, owns the transport: it hands each request over
+ * as a struct request_io for FastCGI or CGI.
+ */
+#ifndef REQUEST_H
+#define REQUEST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "config.h"
+#include "ingest.h"
+
+/* Where a request comes from and goes to. */
+struct request_io {
+	/* A request parameter (CGI variable), or NULL when absent. */
+	const char *(*param)(void *ctx, const char *name);
+	/* Read up to len body bytes, as many as arrive; returns the count. */
+	size_t (*read)(void *ctx, char *buf, size_t len);
+	/* Write all of buf; 0, or -1 when the client went away. */
+	int (*write)(void *ctx, const char *buf, size_t len);
+	void *ctx;
+};
+
+/* One worker's state, set up once, reused by every request. */
+struct worker {
+	const struct config *cfg;
+	struct ingest in;
+	char *body;             /* max_body_bytes + 1, allocated once */
+	long long next_drain;   /* monotonic ms of the next drain check */
+	bool drain_now;         /* check the spool after this request */
+	unsigned long served;
+};
+
+/* Set up w for cfg (which must outlive it): the body buffer, the ingest
+ * path (no connection yet) and the host's shared metrics. */
+void request_worker_init(struct worker *w, const struct config *cfg);
+void request_worker_release(struct worker *w);
+
+/* Answer one request completely, count it and log its line. */
+void request_handle(struct worker *w, const struct request_io *io);
+
+/* After the response has gone: replay the spool when it is due. */
+void request_after(struct worker *w);
+
+#endif /* REQUEST_H */
