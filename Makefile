@@ -39,12 +39,14 @@ LDSAN      :=
 endif
 
 CPPFLAGS += -D_DEFAULT_SOURCE -D_GNU_SOURCE -DZE_VERSION='"$(VERSION)"' -I.
-CFLAGS   += -std=c11 $(OPT) $(WARNINGS) $(PKG_CFLAGS)
-LDFLAGS  += $(LDSAN) -Wl,-z,relro,-z,now
+CFLAGS   += -std=c11 -pthread $(OPT) $(WARNINGS) $(PKG_CFLAGS)
+LDFLAGS  += -pthread $(LDSAN) -Wl,-z,relro,-z,now
 LDLIBS   += $(PKG_LIBS)
 
-SRCS := zoom_events.c request.c commands.c supervisor.c report.c outbuf.c normalize.c \
-	signature.c config.c log.c store.c metrics.c stats.c spool.c ingest.c
+SRCS := zoom_events.c request.c commands.c commands_report.c tabular.c \
+	supervisor.c report.c outbuf.c normalize.c signature.c seal.c config.c \
+	log.c store.c metrics.c stats.c spool.c spool_record.c ingest.c \
+	ingest_ops.c ingest_visits.c ingest_purge.c visits.c
 OBJS := $(SRCS:%.c=$(BUILD)/%.o)
 HDRS := $(wildcard *.h)
 
@@ -54,7 +56,8 @@ else
 BIN := zoom_events
 endif
 
-UNIT_TESTS := test_normalize test_signature test_config test_spool test_report
+UNIT_TESTS := test_normalize test_signature test_config test_spool test_report \
+	test_visits test_seal test_metrics
 UNIT_BINS  := $(UNIT_TESTS:%=$(BUILD)/%)
 
 
@@ -81,13 +84,20 @@ $(BUILD)/test_normalize: tests/unit/test_normalize.c $(BUILD)/normalize.o tests/
 	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(BUILD)/normalize.o $(LDFLAGS) -lcjson
 $(BUILD)/test_signature: tests/unit/test_signature.c $(BUILD)/signature.o tests/unit/unit.h tests/unit/sig_oracle.h
 	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(BUILD)/signature.o $(LDFLAGS) -lcrypto
-$(BUILD)/test_config: tests/unit/test_config.c $(BUILD)/config.o $(BUILD)/log.o tests/unit/unit.h
-	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(BUILD)/config.o $(BUILD)/log.o $(LDFLAGS) -linih
-$(BUILD)/test_spool: tests/unit/test_spool.c $(BUILD)/spool.o tests/unit/unit.h
-	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(BUILD)/spool.o $(LDFLAGS) -lz
+$(BUILD)/test_config: tests/unit/test_config.c $(BUILD)/config.o $(BUILD)/log.o $(BUILD)/seal.o tests/unit/unit.h
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(BUILD)/config.o $(BUILD)/log.o $(BUILD)/seal.o $(LDFLAGS) -linih -lcrypto
+$(BUILD)/test_spool: tests/unit/test_spool.c $(BUILD)/spool.o $(BUILD)/spool_record.o $(BUILD)/seal.o tests/unit/unit.h
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(BUILD)/spool.o $(BUILD)/spool_record.o $(BUILD)/seal.o $(LDFLAGS) -lz -lcrypto
+$(BUILD)/test_seal: tests/unit/test_seal.c $(BUILD)/seal.o tests/unit/unit.h
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(BUILD)/seal.o $(LDFLAGS) -lcrypto
+$(BUILD)/test_metrics: tests/unit/test_metrics.c $(BUILD)/metrics.o tests/unit/unit.h
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(BUILD)/metrics.o $(LDFLAGS)
 
 $(BUILD)/test_report: tests/unit/test_report.c $(BUILD)/report.o $(BUILD)/outbuf.o tests/unit/unit.h
 	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(BUILD)/report.o $(BUILD)/outbuf.o $(LDFLAGS)
+
+$(BUILD)/test_visits: tests/unit/test_visits.c $(BUILD)/visits.o tests/unit/unit.h
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(BUILD)/visits.o $(LDFLAGS)
 
 .PHONY: unit-build
 unit-build: $(UNIT_BINS)
@@ -117,15 +127,22 @@ $(BUILD)/replay_normalize: $(FUZZ_DIR)/replay.c $(FUZZ_DIR)/fuzz_normalize.c $(B
 $(BUILD)/replay_signature: $(FUZZ_DIR)/replay.c $(FUZZ_DIR)/fuzz_signature.c $(BUILD)/signature.o tests/unit/sig_oracle.h
 	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $(FUZZ_DIR)/replay.c $(FUZZ_DIR)/fuzz_signature.c $(BUILD)/signature.o $(LDFLAGS) -lcrypto
 
-fuzz-build: build/fuzz/fuzz_normalize build/fuzz/fuzz_signature
+build/fuzz/fuzz_spool: $(FUZZ_DIR)/fuzz_spool.c spool.c spool_record.c seal.c $(HDRS) | build/fuzz
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $(FUZZ_DIR)/fuzz_spool.c spool.c spool_record.c seal.c -lz -lcrypto
+$(BUILD)/replay_spool: $(FUZZ_DIR)/replay.c $(FUZZ_DIR)/fuzz_spool.c $(BUILD)/spool.o $(BUILD)/spool_record.o $(BUILD)/seal.o
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $(FUZZ_DIR)/replay.c $(FUZZ_DIR)/fuzz_spool.c $(BUILD)/spool.o $(BUILD)/spool_record.o $(BUILD)/seal.o $(LDFLAGS) -lz -lcrypto
+
+fuzz-build: build/fuzz/fuzz_normalize build/fuzz/fuzz_signature build/fuzz/fuzz_spool
 
 fuzz: fuzz-build
 	tests/run-fuzz.sh $(FUZZ_SECS)
 
 .PHONY: replay
-replay: $(BUILD)/replay_normalize $(BUILD)/replay_signature
-	$(BUILD)/replay_normalize tests/fixtures/*.json $(FUZZ_DIR)/corpus/normalize/*
+replay: $(BUILD)/replay_normalize $(BUILD)/replay_signature $(BUILD)/replay_spool
+	$(BUILD)/replay_normalize tests/fixtures/*.json tests/fixtures/catalog/*.json \
+		$(FUZZ_DIR)/corpus/normalize/*
 	$(BUILD)/replay_signature $(FUZZ_DIR)/corpus/signature/*
+	$(BUILD)/replay_spool $(FUZZ_DIR)/corpus/spool/*
 
 e2e: all
 	tests/run.sh e2e

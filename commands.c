@@ -4,17 +4,23 @@
  * scripts; diagnostics go to stderr.
  */
 #include "commands.h"
+#include "commands_int.h"
 
 #include <errno.h>
+#include <limits.h>
+#include <pwd.h>
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "ingest.h"
 #include "log.h"
+#include "normalize.h"
 #include "signature.h"
+#include "tabular.h"
 
 static void
 print_line(const char *line)
@@ -53,7 +59,7 @@ has_secret(const struct config *cfg, const char *cmd)
 static int
 cmd_check_config(const struct config *cfg, int argc, char **argv)
 {
-	struct ingest in;
+	struct ingest *in;
 	struct ingest_check chk;
 	char err[512];
 	int rc = 0;
@@ -67,9 +73,9 @@ cmd_check_config(const struct config *cfg, int argc, char **argv)
 		printf("error: no webhook secret configured\n");
 		rc = 1;
 	}
-	ingest_init(&in, cfg);
-	ingest_check(&in, &chk);
-	ingest_release(&in);
+	in = ingest_new(cfg);
+	ingest_check(in, &chk);
+	ingest_free(in);
 	if (!chk.connected) {
 		printf("database: cannot connect: %s\n", chk.error);
 		return 1;
@@ -78,6 +84,8 @@ cmd_check_config(const struct config *cfg, int argc, char **argv)
 		printf("database: connected to %s (%s%s%s)\n", chk.version,
 		    chk.node, chk.wsrep_state[0] ? ", wsrep " : "",
 		    chk.wsrep_state);
+	printf("database: TLS %s\n", chk.tls[0] ? chk.tls :
+	    "off (not encrypted)");
 	if (!chk.schema_ok) {
 		printf("schema: %s\n", chk.error);
 		rc = 1;
@@ -138,20 +146,42 @@ cmd_validate_token(const struct config *cfg, int argc, char **argv)
 	return 0;
 }
 
+/* Who runs this command, for the audit trail. */
+struct audit_who
+cmd_whoami(const char *command)
+{
+	static char host[256];
+	const struct passwd *pw = getpwuid(geteuid());
+	struct audit_who who = { command, pw != NULL ? pw->pw_name : "?",
+		host };
+
+	if (gethostname(host, sizeof(host) - 1) != 0)
+		snprintf(host, sizeof(host), "?");
+	return who;
+}
+
 static int
 cmd_drain(const struct config *cfg, int argc, char **argv)
 {
-	struct ingest in;
+	struct ingest *in;
 	long long n, total = 0, pending;
 
 	(void)argc;
 	(void)argv;
-	ingest_init(&in, cfg);
-	while ((n = ingest_drain(&in, ZE_DRAIN_BATCH, ZE_DRAIN_BUDGET_MS)) > 0)
+	in = ingest_new(cfg);
+	while ((n = ingest_drain(in, ZE_DRAIN_BATCH, ZE_DRAIN_BUDGET_MS)) > 0)
 		total += n;
-	pending = ingest_pending(&in);
+	pending = ingest_pending(in, NULL);
 	printf("replayed %lld, pending %lld\n", total, pending);
-	ingest_release(&in);
+	if (total > 0) {
+		struct audit_who who = cmd_whoami("drain");
+		char detail[PATH_MAX + 64];
+
+		snprintf(detail, sizeof(detail), "spool %s into the database",
+		    cfg->spool_dir);
+		ingest_audit(in, &who, detail, total);
+	}
+	ingest_free(in);
 	return n < 0 || pending != 0 ? 1 : 0;
 }
 
@@ -178,7 +208,7 @@ static int
 cmd_replay_rejected(const struct config *cfg, int argc, char **argv)
 {
 	struct replay_counts rc;
-	struct ingest in;
+	struct ingest *in;
 	long long *ids = calloc((size_t)argc + 1, sizeof(long long));
 	char *buf = malloc((size_t)cfg->max_body_bytes + 1);
 	int status;
@@ -190,12 +220,21 @@ cmd_replay_rejected(const struct config *cfg, int argc, char **argv)
 		free(buf);
 		return 2;
 	}
-	ingest_init(&in, cfg);
-	status = ingest_replay_rejected(&in, ids, argc - 1, buf,
+	in = ingest_new(cfg);
+	status = ingest_replay_rejected(in, ids, argc - 1, buf,
 	    (size_t)cfg->max_body_bytes + 1, &rc) == 0 ? 0 : 1;
 	printf("moved %lld, kept %lld, missing %lld\n", rc.moved, rc.kept,
 	    rc.missing);
-	ingest_release(&in);
+	if (rc.moved > 0) {
+		struct audit_who who = cmd_whoami("replay-rejected");
+		char detail[128];
+
+		snprintf(detail, sizeof(detail), "zoom_rejected_events -> "
+		    "zoom_visit_events (%s)", argc > 1 ? "the ids given" :
+		    "all");
+		ingest_audit(in, &who, detail, rc.moved);
+	}
+	ingest_free(in);
 	free(ids);
 	free(buf);
 	return status;
@@ -214,6 +253,17 @@ static const struct command {
 	{ "drain", "", "replay the spool into the database", cmd_drain },
 	{ "replay-rejected", "[ID...]", "move dead letters that now "
 	  "normalize", cmd_replay_rejected },
+	{ "deliveries", "[--since T] [--until T] [--request-id ID] "
+	  "[--meeting ID] [--format F]", "the delivery ledger: what Zoom sent "
+	  "and what we replied", cmd_deliveries },
+	{ "visits", "refresh [--full]", "recompute the visit facts of the "
+	  "visits touched since the last refresh", cmd_visits },
+	{ "report", "visits [--since T] [--until T] [--open-longer-than D] "
+	  "[--format F]", "the visit facts (after a refresh)", cmd_report },
+	{ "purge", "[--dry-run] [--older-than DAYS]", "delete what is older "
+	  "than the retention, in small batches", cmd_purge },
+	{ "audit", "[--since T] [--format F]", "who moved or deleted stored "
+	  "data, and when", cmd_audit },
 	{ "check-config", "", "as --check-config", cmd_check_config },
 };
 
@@ -247,10 +297,14 @@ commands_usage(FILE *fp)
 {
 	fprintf(fp, "commands:\n");
 	for (size_t i = 0; i < NCOMMANDS; i++) {
-		char head[64];
+		char head[160];
 
 		snprintf(head, sizeof(head), "%s %s", commands[i].name,
 		    commands[i].args);
-		fprintf(fp, "  %-26s %s\n", head, commands[i].help);
+		if (strlen(head) > 26)
+			fprintf(fp, "  %s\n  %-26s %s\n", head, "",
+			    commands[i].help);
+		else
+			fprintf(fp, "  %-26s %s\n", head, commands[i].help);
 	}
 }

@@ -9,6 +9,7 @@
  */
 #include "config.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -21,6 +22,7 @@
 #include <ini.h>
 
 #include "log.h"
+#include "seal.h"
 
 enum kind { K_STR, K_INT, K_BOOL, K_LEVEL };
 
@@ -60,6 +62,10 @@ static const struct key keys[] = {
 	STR(S_DB, "database", "ZOOM_EVENTS_DB_NAME", db.database,
 	    "zoom_events", false),
 	STR(S_DB, "socket", "ZOOM_EVENTS_DB_SOCKET", db.socket, "", false),
+	STR(S_DB, "ssl_mode", "ZOOM_EVENTS_DB_SSL_MODE", db.ssl_mode, "", false),
+	STR(S_DB, "ssl_ca", "ZOOM_EVENTS_DB_SSL_CA", db.ssl_ca, "", false),
+	STR(S_DB, "ssl_cert", "ZOOM_EVENTS_DB_SSL_CERT", db.ssl_cert, "", false),
+	STR(S_DB, "ssl_key", "ZOOM_EVENTS_DB_SSL_KEY", db.ssl_key, "", false),
 
 	STR(S_ZOOM, "webhook_secret", "ZOOM_EVENTS_WEBHOOK_SECRET",
 	    secret_list, "", true),
@@ -69,6 +75,9 @@ static const struct key keys[] = {
 	  offsetof(struct config, allow_unsigned), 0, 0, 1, 0, NULL, false },
 	INT(S_ZOOM, "signature_max_age_s", "ZOOM_EVENTS_SIGNATURE_MAX_AGE",
 	    sig_max_age_s, 0, 86400, ZE_DEFAULT_SIG_MAX_AGE_S),
+	INT(S_ZOOM, "signature_max_future_s",
+	    "ZOOM_EVENTS_SIGNATURE_MAX_FUTURE", sig_max_future_s, 0, 86400,
+	    ZE_DEFAULT_SIG_MAX_FUTURE_S),
 
 	INT(S_SERVICE, "max_body_bytes", "ZOOM_EVENTS_MAX_BODY",
 	    max_body_bytes, ZE_MIN_BODY_BYTES, ZE_MAX_BODY_BYTES,
@@ -89,6 +98,30 @@ static const struct key keys[] = {
 	    stats_cache_ms, 0, 60000, ZE_DEFAULT_STATS_CACHE_MS),
 	INT(S_SERVICE, "stats_slots", "ZOOM_EVENTS_STATS_SLOTS", stats_slots,
 	    1, 1024, ZE_DEFAULT_STATS_SLOTS),
+	INT(S_SERVICE, "batch_max", "ZOOM_EVENTS_BATCH_MAX", batch_max, 1,
+	    ZE_MAX_BATCH, ZE_DEFAULT_BATCH_MAX),
+	INT(S_SERVICE, "threads", "ZOOM_EVENTS_THREADS", threads, 1,
+	    ZE_MAX_THREADS, ZE_DEFAULT_THREADS),
+	STR(S_SERVICE, "store_raw", "ZOOM_EVENTS_STORE_RAW", store_raw, "full",
+	    false),
+	STR(S_SERVICE, "participant_name", "ZOOM_EVENTS_PARTICIPANT_NAME",
+	    participant_name, "keep", false),
+	STR(S_SERVICE, "pseudonym_key_file", "ZOOM_EVENTS_PSEUDONYM_KEY_FILE",
+	    pseudonym_key_file, "", false),
+	STR(S_SERVICE, "spool_key_file", "ZOOM_EVENTS_SPOOL_KEY_FILE",
+	    spool_key_file, "", false),
+	INT(S_SERVICE, "retention_days", "ZOOM_EVENTS_RETENTION_DAYS",
+	    retention_days, 0, 36500, 0),
+	INT(S_SERVICE, "rejected_retention_days",
+	    "ZOOM_EVENTS_REJECTED_RETENTION_DAYS", rejected_retention_days, 0,
+	    36500, 0),
+	INT(S_SERVICE, "ledger_retention_days",
+	    "ZOOM_EVENTS_LEDGER_RETENTION_DAYS", ledger_retention_days, 0,
+	    36500, 0),
+	INT(S_SERVICE, "visit_quiet_s", "ZOOM_EVENTS_VISIT_QUIET", visit_quiet_s,
+	    60, 7 * 86400, ZE_DEFAULT_VISIT_QUIET_S),
+	INT(S_SERVICE, "visit_open_alert_s", "ZOOM_EVENTS_VISIT_OPEN_ALERT",
+	    visit_open_alert_s, 60, 30 * 86400, ZE_DEFAULT_VISIT_OPEN_ALERT_S),
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
@@ -375,7 +408,64 @@ read_env(struct config *c, char *err, size_t errlen)
 	return 0;
 }
 
-/* Split a comma-separated list of secrets into c->secrets. */
+/* A label: 1 to ZE_LABEL_MAX of [A-Za-z0-9_-]. */
+static bool
+is_label(const char *s, size_t n)
+{
+	static const char chars[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "abcdefghijklmnopqrstuvwxyz0123456789_-";
+
+	if (n == 0 || n > ZE_LABEL_MAX)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (strchr(chars, s[i]) == NULL || s[i] == '\0')
+			return false;
+	return true;
+}
+
+/* One item, "label:secret" or "secret" (label "default"), p[0..n). */
+static int
+add_secret(struct config *c, const char *p, size_t n, const char *origin,
+    char *err, size_t errlen)
+{
+	const char *colon = memchr(p, ':', n);
+	const char *label = "default";
+	size_t llen = 7;
+
+	if (c->nsecrets == ZE_MAX_SECRETS)
+		return set_err(err, errlen, "%s: more than %d secrets", origin,
+		    ZE_MAX_SECRETS);
+	if (colon != NULL) {
+		label = p;
+		llen = (size_t)(colon - p);
+		if (!is_label(label, llen))
+			return set_err(err, errlen, "%s: a label must be 1 to %d "
+			    "of A-Z a-z 0-9 _ - (a secret holding ':' must be "
+			    "written LABEL:SECRET)", origin, ZE_LABEL_MAX);
+		/* The metrics' bucket for 401s of no known account. */
+		if (llen == 7 && memcmp(label, "unknown", 7) == 0)
+			return set_err(err, errlen, "%s: the label \"unknown\" "
+			    "is reserved", origin);
+		n -= llen + 1;
+		p = colon + 1;
+	}
+	if (n == 0)
+		return set_err(err, errlen, "%s: an empty secret", origin);
+	if (n > ZE_SECRET_MAX)
+		return set_err(err, errlen, "%s: a secret is longer than %d "
+		    "characters", origin, ZE_SECRET_MAX);
+	memcpy(c->secret_store[c->nsecrets], p, n);
+	c->secret_store[c->nsecrets][n] = '\0';
+	memcpy(c->label_store[c->nsecrets], label, llen);
+	c->label_store[c->nsecrets][llen] = '\0';
+	c->secrets[c->nsecrets] = c->secret_store[c->nsecrets];
+	c->labels[c->nsecrets] = c->label_store[c->nsecrets];
+	c->nsecrets++;
+	return 0;
+}
+
+/* Split a comma-separated list of [label:]secret items into c->secrets and
+ * c->labels. */
 static int
 split_secrets(struct config *c, const char *list, const char *origin,
     char *err, size_t errlen)
@@ -392,16 +482,8 @@ split_secrets(struct config *c, const char *list, const char *origin,
 			n--;
 		if (n == 0)
 			break;
-		if (c->nsecrets == ZE_MAX_SECRETS)
-			return set_err(err, errlen, "%s: more than %d secrets",
-			    origin, ZE_MAX_SECRETS);
-		if (n > ZE_SECRET_MAX)
-			return set_err(err, errlen, "%s: a secret is longer "
-			    "than %d characters", origin, ZE_SECRET_MAX);
-		memcpy(c->secret_store[c->nsecrets], p, n);
-		c->secret_store[c->nsecrets][n] = '\0';
-		c->secrets[c->nsecrets] = c->secret_store[c->nsecrets];
-		c->nsecrets++;
+		if (add_secret(c, p, n, origin, err, errlen) != 0)
+			return -1;
 		p += n;
 		p += strcspn(p, ",");
 	}
@@ -411,7 +493,7 @@ split_secrets(struct config *c, const char *list, const char *origin,
 static int
 load_secrets(struct config *c, char *err, size_t errlen)
 {
-	char buf[ZE_MAX_SECRETS * (ZE_SECRET_MAX + 2) + 64];
+	char buf[sizeof(c->secret_list) + 64];
 	struct stat st;
 	FILE *fp;
 	size_t n;
@@ -454,6 +536,138 @@ default_instance(struct config *c)
 	for (char *p = c->instance; *p != '\0'; p++)
 		if (strchr(ZE_NAME_CHARS, *p) == NULL)
 			*p = '_';
+	if (!isalnum((unsigned char)c->instance[0]))
+		c->instance[0] = 'h';
+}
+
+static const char *const raw_policies[] = { "full", "redacted", "none" };
+static const char *const name_policies[] = { "keep", "pseudonymise",
+	"drop" };
+
+/* The index of s in names[0..n), or -1. */
+static int
+index_of(const char *const *names, size_t n, const char *s)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(names[i], s) == 0)
+			return (int)i;
+	return -1;
+}
+
+enum raw_policy
+config_raw_policy(const struct config *c)
+{
+	int i = index_of(raw_policies, 3, c->store_raw);
+
+	return i < 0 ? RAW_FULL : (enum raw_policy)i;
+}
+
+enum name_policy
+config_name_policy(const struct config *c)
+{
+	int i = index_of(name_policies, 3, c->participant_name);
+
+	return i < 0 ? NAME_KEEP : (enum name_policy)i;
+}
+
+/* A small key file into buf (NUL-terminated), warning when others can
+ * read it.  Returns its length, or -1 with the reason in err. */
+static long
+read_key_file(struct config *c, const char *key, const char *path, char *buf,
+    size_t size, char *err, size_t errlen)
+{
+	struct stat st;
+	FILE *fp = fopen(path, "r");
+	size_t n;
+
+	if (fp == NULL)
+		return set_err(err, errlen, "%s: cannot open %s: %s", key, path,
+		    strerror(errno));
+	n = fread(buf, 1, size - 1, fp);
+	buf[n] = '\0';
+	if (fstat(fileno(fp), &st) == 0 && (st.st_mode & (S_IRGRP | S_IROTH)))
+		add_warning(c, "%s %.150s is readable by others (mode %04o): "
+		    "chmod 600 it", key, path, (unsigned)(st.st_mode & 07777));
+	fclose(fp);
+	if (n == size - 1)
+		return set_err(err, errlen, "%s: %s is too large", key, path);
+	return (long)n;
+}
+
+/* store_raw, participant_name and the key files they need. */
+static int
+load_phi(struct config *c, char *err, size_t errlen)
+{
+	static char text[SEAL_KEY_FILE_MAX + 2];
+	long n;
+
+	if (index_of(raw_policies, 3, c->store_raw) < 0)
+		return set_err(err, errlen, "store_raw: \"%s\" is not one of "
+		    "full, redacted, none", c->store_raw);
+	if (index_of(name_policies, 3, c->participant_name) < 0)
+		return set_err(err, errlen, "participant_name: \"%s\" is not "
+		    "one of keep, pseudonymise, drop", c->participant_name);
+	if (config_name_policy(c) == NAME_PSEUDONYMISE) {
+		if (c->pseudonym_key_file[0] == '\0')
+			return set_err(err, errlen, "participant_name = "
+			    "pseudonymise needs pseudonym_key_file");
+		n = read_key_file(c, "pseudonym_key_file",
+		    c->pseudonym_key_file, c->pseudonym_key,
+		    sizeof(c->pseudonym_key), err, errlen);
+		while (n > 0 && strchr("\r\n", c->pseudonym_key[n - 1]))
+			c->pseudonym_key[--n] = '\0';
+		if (n < 16)
+			return n < 0 ? -1 : set_err(err, errlen,
+			    "pseudonym_key_file: %s holds fewer than 16 "
+			    "bytes", c->pseudonym_key_file);
+	}
+	if (c->spool_key_file[0] == '\0')
+		return 0;
+	if ((n = read_key_file(c, "spool_key_file", c->spool_key_file, text,
+	    sizeof(text), err, errlen)) < 0)
+		return -1;
+	if (seal_key_parse(text, (size_t)n, c->spool_key, err, errlen) != 0)
+		return -1;
+	memset(text, 0, sizeof(text));
+	c->has_spool_key = true;
+	return 0;
+}
+
+static const char *const ssl_modes[] = { "disabled", "preferred",
+	"required", "verify_ca", "verify_identity" };
+
+enum ssl_mode
+config_ssl_mode(const struct db_config *db)
+{
+	for (size_t i = 0; i < sizeof(ssl_modes) / sizeof(ssl_modes[0]); i++)
+		if (strcmp(db->ssl_mode, ssl_modes[i]) == 0)
+			return (enum ssl_mode)i;
+	if (db->socket[0] != '\0' || strcmp(db->host, "localhost") == 0 ||
+	    strncmp(db->host, "127.", 4) == 0 || strcmp(db->host, "::1") == 0)
+		return SSL_MODE_PREFER;
+	return SSL_MODE_REQUIRE;
+}
+
+/* ssl_mode is one of the names (or empty), and the verify modes have a CA
+ * to verify with. */
+static int
+check_ssl(const struct db_config *db, char *err, size_t errlen)
+{
+	bool known = db->ssl_mode[0] == '\0';
+
+	for (size_t i = 0; i < sizeof(ssl_modes) / sizeof(ssl_modes[0]); i++)
+		known = known || strcmp(db->ssl_mode, ssl_modes[i]) == 0;
+	if (!known)
+		return set_err(err, errlen, "ssl_mode: \"%s\" is not one of "
+		    "disabled, preferred, required, verify_ca, verify_identity",
+		    db->ssl_mode);
+	if (config_ssl_mode(db) >= SSL_MODE_VERIFY_CA && db->ssl_ca[0] == '\0')
+		return set_err(err, errlen, "ssl_mode %s needs ssl_ca, the "
+		    "certificate authority that signed the server's "
+		    "certificate", db->ssl_mode);
+	if ((db->ssl_cert[0] == '\0') != (db->ssl_key[0] == '\0'))
+		return set_err(err, errlen, "ssl_cert and ssl_key go together");
+	return 0;
 }
 
 int
@@ -492,12 +706,18 @@ config_load(struct config *c, const char *path, char *err, size_t errlen)
 	if (load_secrets(c, err, errlen) != 0)
 		return -1;
 	default_instance(c);
-	if (strspn(c->instance, ZE_NAME_CHARS) != strlen(c->instance))
+	/* A leading dot would make the instance's spool files dot files,
+	 * which the spool's directory walk skips: never drained. */
+	if (strspn(c->instance, ZE_NAME_CHARS) != strlen(c->instance) ||
+	    !isalnum((unsigned char)c->instance[0]))
 		return set_err(err, errlen, "instance: \"%s\" may only hold "
-		    "letters, digits, '.', '_' and '-'", c->instance);
+		    "letters, digits, '.', '_' and '-', and must start with a "
+		    "letter or digit", c->instance);
 	if (c->spool_dir[0] == '\0')
 		return set_err(err, errlen, "spool_dir: must not be empty");
-	return 0;
+	if (load_phi(c, err, errlen) != 0)
+		return -1;
+	return check_ssl(&c->db, err, errlen);
 }
 
 int
@@ -514,8 +734,10 @@ void
 config_copy(struct config *dst, const struct config *src)
 {
 	*dst = *src;
-	for (size_t i = 0; i < dst->nsecrets; i++)
+	for (size_t i = 0; i < dst->nsecrets; i++) {
 		dst->secrets[i] = dst->secret_store[i];
+		dst->labels[i] = dst->label_store[i];
+	}
 }
 
 void
@@ -555,4 +777,9 @@ config_dump(const struct config *c, void (*out)(const char *line))
 	snprintf(line, sizeof(line), "webhook secrets configured: %zu",
 	    c->nsecrets);
 	out(line);
+	for (size_t i = 0; i < c->nsecrets; i++) {
+		snprintf(line, sizeof(line), "webhook secret %zu: label %s",
+		    i + 1, c->labels[i]);
+		out(line);
+	}
 }

@@ -34,6 +34,7 @@ enum norm_result {
 	NORM_ERR_LATENCY,
 	NORM_ERR_INTERPRETER,
 	NORM_ERR_PLAIN_TOKEN,
+	NORM_ERR_LEAVE_REASON,
 	NORM_RESULT_COUNT
 };
 
@@ -43,7 +44,8 @@ enum norm_class {
 	NORM_CLASS_VALIDATION,  /* answer Zoom's URL validation */
 	NORM_CLASS_IGNORED,     /* keep as dead letter, count as ignored */
 	NORM_CLASS_REJECTED,    /* keep as dead letter, count as rejected */
-	NORM_CLASS_BAD_JSON     /* 400: not JSON, nothing to normalize */
+	NORM_CLASS_BAD_REQUEST  /* 400: not JSON, or a URL validation whose
+				 * plainToken must not be signed */
 };
 
 /*
@@ -53,16 +55,29 @@ enum norm_class {
  * must outlive it.
  */
 struct zoom_event {
-	char meeting_id[ZE_MEETING_ID_MAX + 1];       /* decimal or string id */
+	char meeting_id[ZE_MEETING_ID_MAX + 1];       /* decimal, string, or ""
+						       * (a join without id) */
 	char visit_uuid[ZE_VISIT_UUID_MAX + 1];       /* base64, case matters */
 	char event_name[ZE_EVENT_NAME_MAX + 1];       /* also set on most errors */
 	long long event_ts;                           /* milliseconds */
-	char participant_id[ZE_PARTICIPANT_ID_MAX + 1]; /* "" = no participant */
+	long long event_time_ms;                      /* the event's own time
+						       * (join_time, ...); 0 =
+						       * absent */
+	char participant_id[ZE_PARTICIPANT_ID_MAX + 1]; /* the session slot,
+							 * "" = none */
+	const char *participant_key_source;           /* the field it came
+						       * from, "" = none */
+	char person_key[ZE_PARTICIPANT_ID_MAX + 1];   /* the person, "" = none */
+	bool is_host;                                 /* participant.id ==
+						       * object.host_id */
 	char participant_name[ZE_PARTICIPANT_NAME_MAX * 4 + 1]; /* UTF-8 */
 	bool has_participant_name;                    /* false = SQL NULL */
+	char leave_reason[ZE_LEAVE_REASON_MAX * 4 + 1]; /* UTF-8 */
+	bool has_leave_reason;                        /* false = SQL NULL */
 	int latency_ms;
 	bool has_latency;                             /* false = SQL NULL */
 	bool interpreter_requested;                   /* false = SQL NULL */
+	char account_id[ZE_ACCOUNT_ID_MAX + 1];       /* payload.account_id */
 	char plain_token[ZE_PLAIN_TOKEN_MAX + 1];     /* URL validation only */
 	const char *raw;                              /* the body, not a copy */
 	size_t raw_len;
@@ -82,6 +97,27 @@ const char *norm_strerror(enum norm_result r);
 
 /* What to do with a result. */
 enum norm_class norm_class(enum norm_result r);
+
+/*
+ * The body without what identifies a person beyond the ids normalization
+ * keys on: every member, at any depth, named in norm_redacted_keys (names,
+ * emails, phone numbers, IP addresses, the meeting topic), re-serialised
+ * compactly with cJSON into out[0..size).  *outlen is its length.  0, or
+ * -1 when the body is not JSON or the result does not fit (the caller
+ * then stores nothing of it).
+ */
+int normalize_redact(const char *body, size_t len, char *out, size_t size,
+    size_t *outlen);
+
+/* The member names normalize_redact() removes, NULL-terminated. */
+extern const char *const norm_redacted_keys[];
+
+/*
+ * An ISO 8601 UTC time as Zoom writes it ("2025-03-11T15:02:41Z", also
+ * with fractional seconds or a +hh:mm offset) to Unix milliseconds.  0, or
+ * -1 when s is not one.
+ */
+int norm_iso8601_ms(const char *s, long long *ms);
 
 /* True when s[0..len) is well-formed UTF-8 (no overlongs, surrogates or
  * code points past U+10FFFF).  Exposed for the tests. */

@@ -13,6 +13,34 @@ report_db_ok(const struct health *h)
 	    strcmp(h->wsrep_state, "Synced") == 0);
 }
 
+/* 401s of every label, this host. */
+static uint64_t
+auth_failures(const struct metrics_snapshot *m)
+{
+	uint64_t n = 0;
+
+	for (int i = 0; i < m->nlabels; i++)
+		n += m->labels[i].auth_failures;
+	return n;
+}
+
+/* The host's share of health: 401s (never in the database) and, per
+ * secret label, deliveries and 401s. */
+static void
+health_host(struct outbuf *ob, const struct metrics_snapshot *m)
+{
+	outbuf_printf(ob, ",\"rejected_auth\":%llu,\"labels\":{",
+	    (unsigned long long)auth_failures(m));
+	for (int i = 0; i < m->nlabels; i++) {
+		outbuf_str(ob, i ? "," : "");
+		outbuf_json_str(ob, m->labels[i].name);
+		outbuf_printf(ob, ":{\"deliveries\":%llu,\"rejected_auth\":"
+		    "%llu}", (unsigned long long)m->labels[i].deliveries,
+		    (unsigned long long)m->labels[i].auth_failures);
+	}
+	outbuf_str(ob, "}");
+}
+
 void
 report_health(struct outbuf *ob, const struct report *r)
 {
@@ -27,6 +55,8 @@ report_health(struct outbuf *ob, const struct report *r)
 		else
 			outbuf_printf(ob, ",\"%s\":null", stats_fields[i].name);
 	}
+	if (r->host != NULL)
+		health_host(ob, r->host);
 	if (h->spool_pending >= 0)
 		outbuf_printf(ob, ",\"spool_pending\":%lld", h->spool_pending);
 	else
@@ -35,10 +65,19 @@ report_health(struct outbuf *ob, const struct report *r)
 	outbuf_json_str(ob, h->db_node);
 	outbuf_str(ob, ",\"wsrep_state\":");
 	outbuf_json_str(ob, h->wsrep_state);
+	outbuf_str(ob, ",\"db_tls\":");
+	outbuf_json_str(ob, h->db_tls);
 	outbuf_printf(ob, ",\"worker\":%ld,\"cache_age_ms\":%lld,\"version\":",
 	    r->worker, h->age_ms);
 	outbuf_json_str(ob, r->version);
 	outbuf_str(ob, "}");
+}
+
+void
+report_health_public(struct outbuf *ob, const struct report *r)
+{
+	outbuf_printf(ob, "{\"status\":\"ok\",\"db\":\"%s\"}",
+	    r->health->counters_valid ? "up" : "down");
 }
 
 /* "# HELP name help\n# TYPE name type\n" */
@@ -152,6 +191,87 @@ host_counters(struct outbuf *ob, const struct metrics_snapshot *m)
 	outbuf_printf(ob, "zoom_events_workers %d\n", m->workers);
 }
 
+/* A histogram from per-bucket counts (not cumulative). */
+static void
+histogram(struct outbuf *ob, const char *name, const char *help,
+    const double *bounds, const uint64_t *buckets, size_t nb, uint64_t count,
+    double sum)
+{
+	uint64_t cum = 0;
+
+	family(ob, name, "histogram", help);
+	for (size_t b = 0; b < nb; b++) {
+		cum += buckets[b];
+		outbuf_printf(ob, "%s_bucket{le=\"%g\"} %llu\n", name, bounds[b],
+		    (unsigned long long)cum);
+	}
+	outbuf_printf(ob, "%s_bucket{le=\"+Inf\"} %llu\n%s_sum %.3f\n"
+	    "%s_count %llu\n", name, (unsigned long long)count, name, sum,
+	    name, (unsigned long long)count);
+}
+
+/* Per label: deliveries, 401s, URL validations. */
+static void
+host_labels(struct outbuf *ob, const struct metrics_snapshot *m)
+{
+	static const char *const fams[] = { "zoom_events_deliveries_total",
+		"zoom_events_signature_failures_total" };
+	static const char *const helps[] = { "Deliveries whose signature "
+		"verified, by the label of the secret that verified them, this "
+		"host.", "Requests refused for their signature (401), by the "
+		"label their account's deliveries had (unknown: none), this "
+		"host." };
+
+	for (int f = 0; f < 2; f++) {
+		family(ob, fams[f], "counter", helps[f]);
+		for (int i = 0; i < m->nlabels; i++) {
+			outbuf_printf(ob, "%s{label=", fams[f]);
+			outbuf_label(ob, m->labels[i].name);
+			outbuf_printf(ob, "} %llu\n", (unsigned long long)(f == 0
+			    ? m->labels[i].deliveries
+			    : m->labels[i].auth_failures));
+		}
+	}
+	family(ob, "zoom_events_rejected_auth_total", "counter", "Requests "
+	    "refused for their signature (401), this host.");
+	outbuf_printf(ob, "zoom_events_rejected_auth_total %llu\n",
+	    (unsigned long long)auth_failures(m));
+	family(ob, "zoom_events_last_url_validation_timestamp_seconds",
+	    "gauge", "Unix time of the last URL validation answered with the "
+	    "label's secret, this host.");
+	for (int i = 0; i < m->nlabels; i++) {
+		if (m->labels[i].last_validation_s <= 0)
+			continue;
+		outbuf_str(ob, "zoom_events_last_url_validation_timestamp_"
+		    "seconds{label=");
+		outbuf_label(ob, m->labels[i].name);
+		outbuf_printf(ob, "} %lld\n",
+		    (long long)m->labels[i].last_validation_s);
+	}
+}
+
+/* Deliveries: when the last came, and how old their signatures and events
+ * were. */
+static void
+host_deliveries(struct outbuf *ob, const struct metrics_snapshot *m)
+{
+	family(ob, "zoom_events_last_delivery_timestamp_seconds", "gauge",
+	    "Unix time of the last accepted delivery, this host (0: none).");
+	outbuf_printf(ob, "zoom_events_last_delivery_timestamp_seconds %lld\n",
+	    (long long)m->last_delivery_s);
+	histogram(ob, "zoom_events_signature_age_seconds", "Now minus "
+	    "x-zm-request-timestamp of verified deliveries, this host.",
+	    metrics_age_bounds, m->sig_age, METRICS_NAGE, m->sig_age_count,
+	    m->sig_age_sum);
+	histogram(ob, "zoom_events_delivery_lag_seconds", "Now minus event_ts "
+	    "of deliveries, this host.", metrics_age_bounds, m->lag,
+	    METRICS_NAGE, m->lag_count, m->lag_sum);
+	histogram(ob, "zoom_events_commit_batch_size", "Deliveries per "
+	    "database commit (group commit), this host.",
+	    metrics_batch_bounds, m->batch, METRICS_NBATCH, m->batch_count,
+	    (double)m->batch_sum);
+}
+
 void
 report_metrics(struct outbuf *ob, const struct report *r)
 {
@@ -173,14 +293,32 @@ report_metrics(struct outbuf *ob, const struct report *r)
 		    "waiting in this host's spool.");
 		outbuf_printf(ob, "zoom_events_spool_pending %lld\n",
 		    h->spool_pending);
+		family(ob, "zoom_events_spool_oldest_age_seconds", "gauge",
+		    "Age of the oldest delivery waiting in this host's spool "
+		    "(0: none).");
+		outbuf_printf(ob, "zoom_events_spool_oldest_age_seconds %lld\n",
+		    h->spool_oldest_ms > 0 && r->now_ms > h->spool_oldest_ms ?
+		    (r->now_ms - h->spool_oldest_ms) / 1000 : 0);
 	}
 	if (h->counters_valid)
 		db_counters(ob, h);
+	if (h->visits_valid) {
+		family(ob, "zoom_events_visits_open", "gauge", "Visits open "
+		    "now (zoom_visits, as of the last visits refresh).");
+		outbuf_printf(ob, "zoom_events_visits_open %lld\n",
+		    h->visits_open);
+		family(ob, "zoom_events_visits_open_overdue", "gauge", "Open "
+		    "visits that started more than visit_open_alert_s ago.");
+		outbuf_printf(ob, "zoom_events_visits_open_overdue %lld\n",
+		    h->visits_overdue);
+	}
 	if (r->reasons != NULL && r->reasons->valid)
 		dead_letters(ob, r->reasons);
 	if (r->host != NULL) {
 		host_requests(ob, r->host);
 		host_durations(ob, r->host);
 		host_counters(ob, r->host);
+		host_labels(ob, r->host);
+		host_deliveries(ob, r->host);
 	}
 }

@@ -19,6 +19,7 @@ struct report {
 	const struct metrics_snapshot *host;    /* metrics only; may be NULL */
 	const char *version;
 	long worker;                            /* the answering pid */
+	long long now_ms;                       /* wall clock, for ages */
 };
 
 /* True when this worker's database can take writes: up and, on Galera,
@@ -26,8 +27,13 @@ struct report {
 bool report_db_ok(const struct health *h);
 
 /* The health JSON object: status, db, every counter (null while the
- * database is down), spool, node, worker, cache age and version. */
+ * database is down), the host's 401s and deliveries per label (when
+ * r->host is set), spool, node, worker, cache age and version. */
 void report_health(struct outbuf *ob, const struct report *r);
+
+/* The public side's health: {"status":"ok","db":"up"|"down"} and nothing
+ * else. */
+void report_health_public(struct outbuf *ob, const struct report *r);
 
 /* The Prometheus text exposition (format 0.0.4). */
 void report_metrics(struct outbuf *ob, const struct report *r);

@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +33,7 @@
 /* Per-request state; one teardown is not needed: nothing is allocated. */
 struct request {
 	struct worker *w;
+	struct worker_thread *t;
 	const struct request_io *io;
 	const char *method;
 	char request_id[ZE_REQUEST_ID_MAX + 1];
@@ -46,6 +48,9 @@ struct request {
 	char meeting_id[ZE_MEETING_ID_MAX + 1];
 	size_t bytes;
 	bool head;
+	unsigned long seq;      /* this process's request number */
+	int secret;             /* the secret that verified, -1 none */
+	long long sig_ts;       /* x-zm-request-timestamp, 0 none */
 };
 
 static const char *
@@ -140,7 +145,7 @@ set_request_id(struct request *rq)
 	rq->request_id[n] = '\0';
 	if (n == 0)
 		snprintf(rq->request_id, sizeof(rq->request_id), "local-%ld-%lu",
-		    (long)getpid(), rq->w->served);
+		    (long)getpid(), rq->seq);
 }
 
 /* ---- POST /zoom_events/events ---- */
@@ -185,30 +190,55 @@ is_json_type(const char *ct)
 	    (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
 }
 
-/* Check x-zm-signature.  Returns true when the request may go on. */
+/* A 401 is counted for the label of the Zoom account it claims to come
+ * from (payload.account_id, learned from earlier verified deliveries), so
+ * that a secret rotated on one side only shows up under its label.  The
+ * body is parsed only for that, never trusted. */
+static void
+count_auth_failure(const char *body, size_t len)
+{
+	struct zoom_event ev;
+
+	normalize_event(body, len, &ev, NULL, 0);
+	metrics_auth_failure(ev.account_id[0] != '\0' ?
+	    metrics_account_label(ev.account_id) : METRICS_LABEL_UNKNOWN);
+}
+
+/*
+ * Check x-zm-signature.  Returns true when the request may go on, with
+ * the verifying secret in rq->secret.  A refusal writes nothing to the
+ * database: an unauthenticated request must not cost a commit.
+ */
 static bool
 check_signature(struct request *rq, const char *body, size_t len)
 {
 	const struct config *cfg = rq->w->cfg;
+	const struct sig_window win = { (long long)time(NULL),
+		cfg->sig_max_age_s, cfg->sig_max_future_s };
+	size_t matched = 0;
 	enum sig_result r;
 
+	rq->secret = -1;
 	if (cfg->nsecrets == 0 && cfg->allow_unsigned)
 		return true;
 	r = sig_verify(cfg->secrets, cfg->nsecrets,
 	    param(rq->io, "HTTP_X_ZM_REQUEST_TIMESTAMP"),
-	    param(rq->io, "HTTP_X_ZM_SIGNATURE"), body, len,
-	    (long long)time(NULL), cfg->sig_max_age_s);
-	if (r == SIG_OK)
+	    param(rq->io, "HTTP_X_ZM_SIGNATURE"), body, len, &win, &matched,
+	    &rq->sig_ts);
+	if (r == SIG_OK) {
+		rq->secret = (int)matched;
 		return true;
+	}
 	rq->outcome = "auth_failed";
-	ingest_count(&rq->w->in, OUTCOME_AUTH_FAILED);
+	count_auth_failure(body, len);
 	respond_error(rq, r == SIG_INTERNAL ? 500 : 401, "",
 	    sig_strerror(r));
 	return false;
 }
 
-/* endpoint.url_validation: answer with the token signed by the first
- * secret (the current one during a rotation). */
+/* endpoint.url_validation: answer with the token signed by the secret
+ * that verified the request, so that each account (label) revalidates
+ * with its own secret, whatever its place in the list. */
 static void
 answer_validation(struct request *rq, const struct zoom_event *ev)
 {
@@ -217,12 +247,12 @@ answer_validation(struct request *rq, const struct zoom_event *ev)
 	struct outbuf body;
 
 	rq->outcome = "url_validation";
-	if (cfg->nsecrets == 0) {
+	if (cfg->nsecrets == 0 || rq->secret < 0) {
 		respond_error(rq, 400, "", "URL validation needs a webhook "
 		    "secret, and none is configured");
 		return;
 	}
-	if (sig_hmac_hex(cfg->secrets[0], ev->plain_token,
+	if (sig_hmac_hex(cfg->secrets[rq->secret], ev->plain_token,
 	    strlen(ev->plain_token), hex) != 0) {
 		respond_error(rq, 500, "", "cannot compute the token");
 		return;
@@ -231,8 +261,37 @@ answer_validation(struct request *rq, const struct zoom_event *ev)
 	outbuf_str(&body, "{\"plainToken\":");
 	outbuf_json_str(&body, ev->plain_token);
 	outbuf_printf(&body, ",\"encryptedToken\":\"%s\"}", hex);
-	ingest_count(&rq->w->in, OUTCOME_URL_VALIDATION);
+	metrics_validation(rq->w->label_index[rq->secret], (long long)time(NULL));
+	ingest_count(rq->w->in, OUTCOME_URL_VALIDATION);
 	respond(rq, 200, "", body.buf);
+}
+
+/* The signature's facts into d, and the delivery into the host metrics:
+ * its label, signature age and delivery lag. */
+static void
+note_delivery(struct request *rq, struct delivery *d)
+{
+	const struct config *cfg = rq->w->cfg;
+	double lag = NAN;
+	int label = METRICS_LABEL_UNKNOWN;
+
+	snprintf(d->sig_ts, sizeof(d->sig_ts), "%s",
+	    param(rq->io, "HTTP_X_ZM_REQUEST_TIMESTAMP"));
+	snprintf(d->signature, sizeof(d->signature), "%s",
+	    param(rq->io, "HTTP_X_ZM_SIGNATURE"));
+	d->label = "";
+	if (rq->secret >= 0) {
+		d->label = cfg->labels[rq->secret];
+		label = rq->w->label_index[rq->secret];
+		d->sig_age_ms = d->received_ms - rq->sig_ts * 1000;
+		d->has_sig_age = true;
+		if (d->ev.account_id[0] != '\0')
+			metrics_learn_account(d->ev.account_id, label);
+	}
+	if (d->ev.event_ts > 0)
+		lag = (double)(d->received_ms - d->ev.event_ts) / 1e3;
+	metrics_delivery(label, d->received_ms / 1000, d->has_sig_age ?
+	    (double)d->sig_age_ms / 1e3 : NAN, lag);
 }
 
 /*
@@ -243,7 +302,7 @@ answer_validation(struct request *rq, const struct zoom_event *ev)
 static bool
 accept_delivery(struct request *rq, struct delivery *d)
 {
-	struct worker *w = rq->w;
+	struct worker_thread *t = rq->t;
 	long long len;
 
 	if (strcmp(rq->method, "POST") != 0) {
@@ -258,20 +317,25 @@ accept_delivery(struct request *rq, struct delivery *d)
 	if ((len = check_length(rq)) < 0)
 		return false;
 	rq->bytes = (size_t)len;
-	if (rq->io->read(rq->io->ctx, w->body, (size_t)len) != (size_t)len) {
+	if (rq->io->read(rq->io->ctx, t->body, (size_t)len) != (size_t)len) {
 		respond_error(rq, 400, "", "body shorter than Content-Length");
 		return false;
 	}
-	w->body[len] = '\0';
-	if (!check_signature(rq, w->body, (size_t)len))
+	t->body[len] = '\0';
+	if (!check_signature(rq, t->body, (size_t)len))
 		return false;
 	memset(d, 0, sizeof(*d));
-	d->body = w->body;
+	d->body = t->body;
 	d->len = (size_t)len;
 	memcpy(d->request_id, rq->request_id, sizeof(d->request_id));
 	d->received_ms = wall_ms();
 	d->started_ms = rq->started;
+	d->secret = rq->secret;
 	delivery_normalize(d);
+	if (norm_class(d->result) != NORM_CLASS_VALIDATION) {
+		note_delivery(rq, d);
+		ingest_protect(rq->w->cfg, d, t->redacted, t->redacted_size);
+	}
 	memcpy(rq->event, d->ev.event_name, sizeof(rq->event));
 	memcpy(rq->meeting_id, d->ev.meeting_id, sizeof(rq->meeting_id));
 	return true;
@@ -290,12 +354,13 @@ handle_events(struct request *rq)
 	case NORM_CLASS_VALIDATION:
 		answer_validation(rq, &d.ev);
 		return;
-	case NORM_CLASS_BAD_JSON:
+	case NORM_CLASS_BAD_REQUEST:
 		/* A signed delivery that is not JSON is still Zoom's: keep it
-		 * as a dead letter, but tell the sender it was wrong. */
+		 * as a dead letter, but tell the sender it was wrong.  A
+		 * plainToken that must not be signed ends here too. */
 		rq->outcome = norm_strerror(d.result);
 		if (w->cfg->nsecrets > 0)
-			ingest_store(&w->in, &d, &res);
+			ingest_store(w->in, &d, &res);
 		respond_error(rq, 400, "", d.err);
 		return;
 	case NORM_CLASS_EVENT:
@@ -303,7 +368,7 @@ handle_events(struct request *rq)
 	case NORM_CLASS_REJECTED:
 		break;
 	}
-	ingest_store(&w->in, &d, &res);
+	ingest_store(w->in, &d, &res);
 	switch (res.fate) {
 	case FATE_STORED:
 		rq->outcome = stats_outcome_name(res.outcome);
@@ -313,7 +378,8 @@ handle_events(struct request *rq)
 		break;
 	case FATE_SPOOLED:
 		rq->outcome = "spooled";
-		w->drain_now = false;   /* the database is down */
+		/* The database is down: no replay after this one. */
+		__atomic_store_n(&w->drain_now, 0, __ATOMIC_RELAXED);
 		break;
 	case FATE_LOST:
 		rq->outcome = "unavailable";
@@ -335,48 +401,81 @@ is_read_method(struct request *rq)
 	return false;
 }
 
+/*
+ * Is this request from the public side?  The shipped nginx set-up says so
+ * (fastcgi_param ZOOM_EVENTS_PUBLIC 1 on the HTTPS server); and any peer
+ * that is not on this host is public whatever the web server says.  The
+ * public side gets health's status only, and no metrics: host names,
+ * Galera state, pids, version and counters stay on the loopback listener.
+ */
+static bool
+is_public(const struct request *rq)
+{
+	const char *addr = param(rq->io, "REMOTE_ADDR");
+
+	if (strcmp(param(rq->io, "ZOOM_EVENTS_PUBLIC"), "1") == 0)
+		return true;
+	return addr[0] != '\0' && strncmp(addr, "127.", 4) != 0 &&
+	    strcmp(addr, "::1") != 0 && strncmp(addr, "::ffff:127.", 11) != 0 &&
+	    strncmp(addr, "unix:", 5) != 0;
+}
+
 static void
 handle_health(struct request *rq)
 {
-	struct report r = { .version = ZE_VERSION, .worker = (long)getpid() };
-	char buf[2048];
+	struct metrics_snapshot host;
+	struct health h;
+	struct report r = { .version = ZE_VERSION, .worker = (long)getpid(),
+		.health = &h, .host = &host, .now_ms = wall_ms() };
+	char buf[8192];
 	struct outbuf body;
 	bool strict = strstr(param(rq->io, "QUERY_STRING"), "strict=1") != NULL;
 
 	if (!is_read_method(rq))
 		return;
-	r.health = ingest_health(&rq->w->in);
+	ingest_health(rq->w->in, &h);
+	metrics_snapshot(&host);
 	/* Replay at once only when the snapshot saw something to replay: a
 	 * look at the spool directory on every check costs ~10 system calls
 	 * (the once-a-second check after any request still runs). */
-	rq->w->drain_now = r.health->db_up && r.health->spool_pending != 0;
+	__atomic_store_n(&rq->w->drain_now, h.db_up && h.spool_pending != 0,
+	    __ATOMIC_RELAXED);
 	outbuf_init(&body, buf, sizeof(buf));
-	report_health(&body, &r);
-	rq->outcome = r.health->db_up ? "db_up" : "db_down";
+	if (is_public(rq))
+		report_health_public(&body, &r);
+	else
+		report_health(&body, &r);
+	rq->outcome = h.db_up ? "db_up" : "db_down";
 	if (!outbuf_ok(&body)) {
 		respond_error(rq, 500, "", "health too large");
 		return;
 	}
 	/* ?strict=1 is for load balancers: 503 unless this worker's
 	 * database node can take writes. */
-	respond(rq, strict && !report_db_ok(r.health) ? 503 : 200, "",
-	    body.buf);
+	respond(rq, strict && !report_db_ok(&h) ? 503 : 200, "", body.buf);
 }
 
 static void
 handle_metrics(struct request *rq)
 {
-	static char buf[65536];
+	static __thread char buf[131072];
 	struct metrics_snapshot host;
+	struct reason_counts reasons;
+	struct health h;
 	struct report r = { .version = ZE_VERSION, .worker = (long)getpid(),
-		.host = &host };
+		.health = &h, .host = &host, .reasons = &reasons,
+		.now_ms = wall_ms() };
 	struct outbuf body;
 
 	if (!is_read_method(rq))
 		return;
-	r.health = ingest_health(&rq->w->in);
-	rq->w->drain_now = r.health->db_up;
-	r.reasons = ingest_reasons(&rq->w->in);
+	if (is_public(rq)) {
+		respond_error(rq, 404, "", "no such resource");
+		return;
+	}
+	ingest_health(rq->w->in, &h);
+	__atomic_store_n(&rq->w->drain_now, h.db_up, __ATOMIC_RELAXED);
+	ingest_reasons(rq->w->in, &reasons);
 	metrics_snapshot(&host);
 	outbuf_init(&body, buf, sizeof(buf));
 	report_metrics(&body, &r);
@@ -384,7 +483,7 @@ handle_metrics(struct request *rq)
 		respond_error(rq, 500, "", "metrics too large");
 		return;
 	}
-	rq->outcome = r.health->db_up ? "db_up" : "db_down";
+	rq->outcome = h.db_up ? "db_up" : "db_down";
 	send_response(rq, 200, "text/plain; version=0.0.4; charset=utf-8", "",
 	    body.buf);
 }
@@ -465,15 +564,16 @@ static const struct route {
 };
 
 void
-request_handle(struct worker *w, const struct request_io *io)
+request_handle(struct worker_thread *t, const struct request_io *io)
 {
-	struct request rq = { .w = w, .io = io };
+	struct request rq = { .w = t->w, .t = t, .io = io, .secret = -1 };
 	const struct route *r;
 	char buf[1024];
 	const char *path;
 
 	clock_gettime(CLOCK_MONOTONIC, &rq.t0);
 	rq.started = mono_ms();
+	rq.seq = __atomic_fetch_add(&t->w->served, 1, __ATOMIC_RELAXED);
 	rq.method = param(io, "REQUEST_METHOD");
 	rq.head = strcmp(rq.method, "HEAD") == 0;
 	set_request_id(&rq);
@@ -486,20 +586,28 @@ request_handle(struct worker *w, const struct request_io *io)
 		r->handler(&rq);
 	else
 		respond_error(&rq, 404, "", "no such resource");
-	w->served++;
 	finish_request(&rq);
 }
 
+/* One thread at a time per process looks at the spool; the others go back
+ * to their requests. */
 void
-request_after(struct worker *w)
+request_after(struct worker_thread *t)
 {
+	struct worker *w = t->w;
 	long long now = mono_ms();
+	int idle = 0;
 
-	if (!w->drain_now && now < w->next_drain)
+	if (!__atomic_load_n(&w->drain_now, __ATOMIC_RELAXED) &&
+	    now < __atomic_load_n(&w->next_drain, __ATOMIC_RELAXED))
 		return;
-	w->drain_now = false;
-	w->next_drain = now + 1000;
-	ingest_drain(&w->in, ZE_DRAIN_BATCH, ZE_DRAIN_BUDGET_MS);
+	if (!__atomic_compare_exchange_n(&w->draining, &idle, 1, false,
+	    __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+		return;
+	__atomic_store_n(&w->drain_now, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&w->next_drain, now + 1000, __ATOMIC_RELAXED);
+	ingest_drain(w->in, ZE_DRAIN_BATCH, ZE_DRAIN_BUDGET_MS);
+	__atomic_store_n(&w->draining, 0, __ATOMIC_RELEASE);
 }
 
 /* The shared metrics file lives in the spool directory, the one place a
@@ -507,17 +615,17 @@ request_after(struct worker *w)
 static void
 open_metrics(const struct config *cfg)
 {
-	char path[PATH_MAX + 16];
+	char path[PATH_MAX];
 
 	if (mkdir(cfg->spool_dir, 0700) != 0 && errno != EEXIST) {
 		log_warn("cannot create %s; metrics are per worker",
 		    cfg->spool_dir);
 		return;
 	}
-	snprintf(path, sizeof(path), "%s/metrics.shm", cfg->spool_dir);
-	if (metrics_open(path) != 0)
-		log_warn("cannot share metrics through %s; metrics are per "
-		    "worker", path);
+	if (snprintf(path, sizeof(path), "%s/metrics.shm", cfg->spool_dir) >=
+	    (int)sizeof(path) || metrics_open(path) != 0)
+		log_warn("cannot share metrics through %s/metrics.shm; metrics "
+		    "are per worker", cfg->spool_dir);
 }
 
 void
@@ -525,18 +633,41 @@ request_worker_init(struct worker *w, const struct config *cfg)
 {
 	memset(w, 0, sizeof(*w));
 	w->cfg = cfg;
-	w->body = malloc((size_t)cfg->max_body_bytes + 1);
-	if (w->body == NULL)
-		fatalx("out of memory");
-	ingest_init(&w->in, cfg);
+	w->in = ingest_new(cfg);
+	w->drain_now = 1;
 	open_metrics(cfg);
+	/* Labels are registered at start, so that every configured label
+	 * shows up in the metrics (at 0) before its first delivery. */
+	for (size_t i = 0; i < cfg->nsecrets; i++)
+		w->label_index[i] = metrics_label(cfg->labels[i]);
 }
 
 void
 request_worker_release(struct worker *w)
 {
-	ingest_release(&w->in);
-	free(w->body);
-	w->body = NULL;
+	ingest_free(w->in);
+	w->in = NULL;
 }
 
+void
+request_thread_init(struct worker_thread *t, struct worker *w)
+{
+	memset(t, 0, sizeof(*t));
+	t->w = w;
+	t->body = malloc((size_t)w->cfg->max_body_bytes + 1);
+	/* Redacting re-serialises the body; room for it to grow. */
+	if (config_raw_policy(w->cfg) != RAW_FULL) {
+		t->redacted_size = 2 * (size_t)w->cfg->max_body_bytes + 1;
+		t->redacted = malloc(t->redacted_size);
+	}
+	if (t->body == NULL || (t->redacted_size > 0 && t->redacted == NULL))
+		fatalx("out of memory");
+}
+
+void
+request_thread_release(struct worker_thread *t)
+{
+	free(t->body);
+	free(t->redacted);
+	t->body = t->redacted = NULL;
+}

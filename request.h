@@ -23,25 +23,43 @@ struct request_io {
 	void *ctx;
 };
 
-/* One worker's state, set up once, reused by every request. */
+/*
+ * A worker process's state, set up once and shared by its request
+ * threads.  The ingest path is thread-safe (group commit); the rest is
+ * read-only after request_worker_init() or changed with atomics.
+ */
 struct worker {
 	const struct config *cfg;
-	struct ingest in;
-	char *body;             /* max_body_bytes + 1, allocated once */
+	struct ingest *in;
+	int label_index[ZE_MAX_SECRETS]; /* each secret's metrics label */
 	long long next_drain;   /* monotonic ms of the next drain check */
-	bool drain_now;         /* check the spool after this request */
+	int drain_now;          /* check the spool after this request */
+	int draining;           /* a thread is replaying the spool */
 	unsigned long served;
 };
 
-/* Set up w for cfg (which must outlive it): the body buffer, the ingest
- * path (no connection yet) and the host's shared metrics. */
+/* One request thread's own: the body buffer, reused by its requests. */
+struct worker_thread {
+	struct worker *w;
+	char *body;             /* max_body_bytes + 1, allocated once */
+	char *redacted;         /* store_raw redacted or none: the body
+				 * as stored */
+	size_t redacted_size;
+};
+
+/* Set up w for cfg (which must outlive it): the ingest path (no
+ * connection yet) and the host's shared metrics. */
 void request_worker_init(struct worker *w, const struct config *cfg);
 void request_worker_release(struct worker *w);
 
+/* A thread's state for w (its body buffer). */
+void request_thread_init(struct worker_thread *t, struct worker *w);
+void request_thread_release(struct worker_thread *t);
+
 /* Answer one request completely, count it and log its line. */
-void request_handle(struct worker *w, const struct request_io *io);
+void request_handle(struct worker_thread *t, const struct request_io *io);
 
 /* After the response has gone: replay the spool when it is due. */
-void request_after(struct worker *w);
+void request_after(struct worker_thread *t);
 
 #endif /* REQUEST_H */

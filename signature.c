@@ -154,49 +154,71 @@ parse_ts(const char *s, long long *out)
 	return 0;
 }
 
-enum sig_result
-sig_verify(const char *const *secrets, size_t nsecrets, const char *ts_header,
-    const char *sig_header, const char *body, size_t len, long long now,
-    long long max_age_s)
+/* "v0=" and 64 hex digits (either case) into want.  0 or -1. */
+static int
+parse_signature(const char *sig_header, unsigned char want[MAC_LEN])
 {
-	unsigned char want[MAC_LEN], got[MAC_LEN];
-	long long ts;
-	bool matched = false;
-
-	if (nsecrets == 0)
-		return SIG_NO_SECRET;
-	if (sig_header == NULL || sig_header[0] == '\0')
-		return SIG_NO_SIGNATURE;
 	if (strncmp(sig_header, "v0=", 3) != 0 ||
 	    strlen(sig_header) != 3 + SIG_HEX_LEN)
-		return SIG_BAD_SIGNATURE;
+		return -1;
 	for (size_t i = 0; i < MAC_LEN; i++) {
 		int hi = hexval((unsigned char)sig_header[3 + 2 * i]);
 		int lo = hexval((unsigned char)sig_header[4 + 2 * i]);
 
 		if (hi < 0 || lo < 0)
-			return SIG_BAD_SIGNATURE;
+			return -1;
 		want[i] = (unsigned char)(hi << 4 | lo);
 	}
+	return 0;
+}
+
+static bool
+in_window(const struct sig_window *w, long long ts)
+{
+	if (w == NULL)
+		return true;
+	if (w->max_past_s > 0 && w->now > ts && w->now - ts > w->max_past_s)
+		return false;
+	if (w->max_future_s > 0 && ts > w->now &&
+	    ts - w->now > w->max_future_s)
+		return false;
+	return true;
+}
+
+enum sig_result
+sig_verify(const char *const *secrets, size_t nsecrets, const char *ts_header,
+    const char *sig_header, const char *body, size_t len,
+    const struct sig_window *w, size_t *matched, long long *ts_out)
+{
+	unsigned char want[MAC_LEN], got[MAC_LEN];
+	long long ts;
+	size_t first = nsecrets;
+
+	if (nsecrets == 0)
+		return SIG_NO_SECRET;
+	if (sig_header == NULL || sig_header[0] == '\0')
+		return SIG_NO_SIGNATURE;
+	if (parse_signature(sig_header, want) != 0)
+		return SIG_BAD_SIGNATURE;
 	if (ts_header == NULL || ts_header[0] == '\0')
 		return SIG_NO_TIMESTAMP;
 	if (parse_ts(ts_header, &ts) != 0)
 		return SIG_BAD_TIMESTAMP;
-	if (max_age_s > 0) {
-		long long age = now > ts ? now - ts : ts - now;
-
-		if (age > max_age_s)
-			return SIG_EXPIRED;
-	}
-	/* Try every secret, without stopping at the first match, so that
-	 * the time taken does not tell which secret matched. */
+	if (ts_out != NULL)
+		*ts_out = ts;
+	if (!in_window(w, ts))
+		return SIG_EXPIRED;
 	for (size_t i = 0; i < nsecrets; i++) {
 		if (signed_mac(secrets[i], ts_header, body, len, got) != 0)
 			return SIG_INTERNAL;
-		if (CRYPTO_memcmp(want, got, MAC_LEN) == 0)
-			matched = true;
+		if (CRYPTO_memcmp(want, got, MAC_LEN) == 0 && first == nsecrets)
+			first = i;
 	}
-	return matched ? SIG_OK : SIG_MISMATCH;
+	if (first == nsecrets)
+		return SIG_MISMATCH;
+	if (matched != NULL)
+		*matched = first;
+	return SIG_OK;
 }
 
 int

@@ -24,15 +24,27 @@ enum sig_result {
 	SIG_RESULT_COUNT
 };
 
+/* The replay window: how far x-zm-request-timestamp may be from now. */
+struct sig_window {
+	long long now;          /* Unix seconds */
+	long long max_past_s;   /* at most this old; 0 = no bound */
+	long long max_future_s; /* at most this far ahead; 0 = no bound */
+};
+
 /*
  * Check a delivery: sig_header must be "v0=<hex>", the HMAC-SHA256 keyed
  * with one of secrets[0..nsecrets) of "v0:<ts_header>:<body>", computed over
- * the body bytes exactly as received.  When max_age_s > 0, ts_header (Unix
- * seconds) must be within max_age_s of now.  Header arguments may be NULL.
+ * the body bytes exactly as received, and ts_header (Unix seconds) within
+ * the window (w NULL: no window).  Header arguments may be NULL.  Every
+ * secret is tried, whatever matches, so that the time taken does not tell
+ * which one did.  On SIG_OK, *matched (when not NULL) is the index of the
+ * first secret that verified; *ts (when not NULL) is the parsed timestamp
+ * whenever it could be read.
  */
 enum sig_result sig_verify(const char *const *secrets, size_t nsecrets,
     const char *ts_header, const char *sig_header,
-    const char *body, size_t len, long long now, long long max_age_s);
+    const char *body, size_t len, const struct sig_window *w,
+    size_t *matched, long long *ts);
 
 /* A short stable token for a result ("bad_signature"). */
 const char *sig_strerror(enum sig_result r);

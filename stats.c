@@ -21,7 +21,6 @@ static const char *const outcome_names[OUTCOME_COUNT] = {
 	[OUTCOME_DUPLICATE] = "duplicate",
 	[OUTCOME_IGNORED] = "ignored",
 	[OUTCOME_REJECTED] = "rejected",
-	[OUTCOME_AUTH_FAILED] = "auth_failed",
 	[OUTCOME_URL_VALIDATION] = "url_validation",
 };
 
@@ -62,9 +61,6 @@ stats_for_outcome(enum stats_outcome o, bool replayed,
 	case OUTCOME_REJECTED:
 		d->rejected = 1;
 		break;
-	case OUTCOME_AUTH_FAILED:
-		d->rejected_auth = 1;
-		return;         /* not "received": nothing was accepted */
 	case OUTCOME_URL_VALIDATION:
 		d->url_validations = 1;
 		return;         /* a handshake, not an event */

@@ -6,7 +6,9 @@
  * stats.c, the health JSON and the Prometheus text are all generated from
  * it, so adding a counter is one line here plus a column in sql/ (a
  * migration: ALTER TABLE zoom_stats ADD COLUMN name BIGINT UNSIGNED NOT
- * NULL DEFAULT 0).
+ * NULL DEFAULT 0).  (zoom_stats.rejected_auth is no longer written: a 401
+ * must not write to the database, so 401s are counted per host in
+ * metrics.c.)
  */
 #ifndef STATS_H
 #define STATS_H
@@ -23,7 +25,6 @@ struct store;
 	X(duplicates, "Deliveries already stored (Zoom retries)")         \
 	X(ignored, "Non-meeting events kept as dead letters")             \
 	X(rejected, "Malformed events kept as dead letters")              \
-	X(rejected_auth, "Requests refused for their signature (401)")    \
 	X(url_validations, "Zoom endpoint validations answered")          \
 	X(replayed, "Deliveries stored from a spool")
 
@@ -33,7 +34,6 @@ enum stats_outcome {
 	OUTCOME_DUPLICATE,      /* the unique key already had it */
 	OUTCOME_IGNORED,        /* not a meeting event: kept as dead letter */
 	OUTCOME_REJECTED,       /* a malformed event: kept as dead letter */
-	OUTCOME_AUTH_FAILED,    /* 401: bad or missing signature */
 	OUTCOME_URL_VALIDATION, /* Zoom's endpoint check, answered */
 	OUTCOME_COUNT
 };

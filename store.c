@@ -21,8 +21,13 @@
 #include <mysql.h>
 #include <mysqld_error.h>
 
-#define STMT_CACHE 16
-#define MAX_PARAMS 48
+#define STMT_CACHE 64
+/* Bound parameters of one statement: a multi-row insert binds up to
+ * STORE_ROWS_CHUNK rows of up to 20 columns. */
+#define MAX_PARAMS (STORE_ROWS_CHUNK * 20)
+#define LEDGER_COLS 11
+/* Result columns of one query. */
+#define MAX_COLS 32
 
 struct stmt_slot {
 	const char *sql;        /* the key: the caller's string literal */
@@ -34,6 +39,8 @@ struct store {
 	unsigned int timeout_s;
 	MYSQL *my;              /* NULL when closed */
 	struct stmt_slot cache[STMT_CACHE];
+	MYSQL_BIND bind[MAX_PARAMS];    /* scratch for execute() */
+	unsigned long lens[MAX_PARAMS];
 	char errmsg[512];
 	unsigned err;
 };
@@ -122,10 +129,51 @@ store_errno(const struct store *st)
 	return st->err;
 }
 
+/*
+ * TLS, from the configured ssl_mode (config_ssl_mode()).  MariaDB
+ * Connector/C 3.3 has no single "mode" option: ENFORCE asks for TLS, a CA
+ * verifies the certificate chain, VERIFY_SERVER_CERT adds the host name
+ * (and is the only setting that makes the library refuse a server
+ * without TLS; see store_open() for the others).  Both are set explicitly
+ * either way, because Connector/C 3.4 verifies by default.  MySQL's own
+ * client library has MYSQL_OPT_SSL_MODE instead.  A local server
+ * (preferred, the default there) gets no TLS options at all: a socket
+ * needs none.
+ */
+static void
+set_tls(struct store *st, enum ssl_mode mode)
+{
+	const struct db_config *db = st->db;
+#ifdef LIBMARIADB
+	my_bool on = mode >= SSL_MODE_REQUIRE || (mode == SSL_MODE_PREFER &&
+	    db->socket[0] == '\0' && strcmp(db->host, "localhost") != 0);
+	my_bool verify = mode == SSL_MODE_VERIFY_IDENTITY;
+
+	mysql_options(st->my, MYSQL_OPT_SSL_ENFORCE, &on);
+	mysql_options(st->my, MYSQL_OPT_SSL_VERIFY_SERVER_CERT, &verify);
+	if (!on)
+		return;
+#else
+	static const unsigned int modes[] = { SSL_MODE_DISABLED,
+		SSL_MODE_PREFERRED, SSL_MODE_REQUIRED, SSL_MODE_VERIFY_CA,
+		SSL_MODE_VERIFY_IDENTITY };
+	unsigned int m = modes[mode];
+
+	mysql_options(st->my, MYSQL_OPT_SSL_MODE, &m);
+#endif
+	if (db->ssl_ca[0] != '\0' && mode >= SSL_MODE_VERIFY_CA)
+		mysql_options(st->my, MYSQL_OPT_SSL_CA, db->ssl_ca);
+	if (db->ssl_cert[0] != '\0') {
+		mysql_options(st->my, MYSQL_OPT_SSL_CERT, db->ssl_cert);
+		mysql_options(st->my, MYSQL_OPT_SSL_KEY, db->ssl_key);
+	}
+}
+
 int
 store_open(struct store *st)
 {
 	const struct db_config *db = st->db;
+	enum ssl_mode mode = config_ssl_mode(db);
 	unsigned int t = st->timeout_s, no = 0;
 	const char *host = db->host;
 
@@ -139,22 +187,44 @@ store_open(struct store *st)
 	mysql_options(st->my, MYSQL_OPT_WRITE_TIMEOUT, &t);
 	mysql_options(st->my, MYSQL_OPT_LOCAL_INFILE, &no);
 	mysql_options(st->my, MYSQL_SET_CHARSET_NAME, "utf8mb4");
+	set_tls(st, mode);
 	/* A socket path means "connect through it", whatever host says:
 	 * the client library only uses the socket for localhost. */
 	if (db->socket[0] != '\0')
 		host = "localhost";
 	if (mysql_real_connect(st->my, host, db->user, db->password,
 	    db->database, (unsigned int)db->port,
-	    db->socket[0] != '\0' ? db->socket : NULL, 0) == NULL ||
-	    mysql_query(st->my, session_sql) != 0 ||
-	    mysql_autocommit(st->my, 0) != 0) {
-		err_from_conn(st);
-		mysql_close(st->my);
-		st->my = NULL;
-		return -1;
+	    db->socket[0] != '\0' ? db->socket : NULL, 0) == NULL)
+		goto fail;
+	/* Connector/C 3.3 falls back to plain text when the server offers
+	 * no TLS, unless VERIFY_SERVER_CERT is set: refuse that here.  (An
+	 * attacker in the path could still strip TLS before this check:
+	 * only verify_identity stops that.) */
+	if (mode >= SSL_MODE_REQUIRE && mysql_get_ssl_cipher(st->my) == NULL) {
+		set_err(st, CR_SSL_CONNECTION_ERROR, "TLS is required "
+		    "(ssl_mode), but the server did not negotiate it");
+		goto fail_close;
 	}
+	if (mysql_query(st->my, session_sql) != 0 ||
+	    mysql_autocommit(st->my, 0) != 0)
+		goto fail;
 	set_err(st, 0, "");
 	return 0;
+
+fail:
+	err_from_conn(st);
+fail_close:
+	mysql_close(st->my);
+	st->my = NULL;
+	return -1;
+}
+
+const char *
+store_tls_cipher(const struct store *st)
+{
+	const char *c = st->my != NULL ? mysql_get_ssl_cipher(st->my) : NULL;
+
+	return c != NULL ? c : "";
 }
 
 bool
@@ -231,11 +301,11 @@ static int
 execute(struct store *st, MYSQL_STMT *stmt, const struct store_val *params,
     size_t n)
 {
-	MYSQL_BIND bind[MAX_PARAMS];
-	unsigned long lens[MAX_PARAMS];
+	MYSQL_BIND *bind = st->bind;
+	unsigned long *lens = st->lens;
 
 	assert(n <= MAX_PARAMS && n == mysql_stmt_param_count(stmt));
-	memset(bind, 0, sizeof(bind));
+	memset(bind, 0, n * sizeof(bind[0]));
 	for (size_t i = 0; i < n; i++) {
 		switch (params[i].type) {
 		case STORE_NULL:
@@ -281,12 +351,12 @@ store_query(struct store *st, const char *sql, const struct store_val *params,
     int (*row)(void *arg, struct store_col *out, size_t nout), void *arg)
 {
 	MYSQL_STMT *stmt = get_stmt(st, sql);
-	MYSQL_BIND bind[MAX_PARAMS];
-	unsigned long lens[MAX_PARAMS];
-	my_bool nulls[MAX_PARAMS];
+	MYSQL_BIND bind[MAX_COLS];
+	unsigned long lens[MAX_COLS];
+	my_bool nulls[MAX_COLS];
 	int rows = 0, rc;
 
-	assert(nout <= MAX_PARAMS);
+	assert(nout <= MAX_COLS);
 	for (size_t i = 0; i < nout; i++)
 		out[i].is_null = true;
 	if (stmt == NULL || execute(st, stmt, params, nparams) != 0)
@@ -359,23 +429,45 @@ store_rollback(struct store *st)
 		store_close(st);
 }
 
+/*
+ * "id = LAST_INSERT_ID(id)" changes nothing (a duplicate reports 0
+ * affected rows without CLIENT_FOUND_ROWS) and makes the existing row's id
+ * the statement's insert id, so that the ledger can point at it.
+ */
 static const char insert_event_sql[] =
     "INSERT INTO zoom_visit_events (meeting_id, visit_uuid, event_name,"
-    " event_ts, participant_id, participant_name, latency_ms,"
-    " interpreter_requested, raw) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
-    " ON DUPLICATE KEY UPDATE id = id";
+    " event_ts, event_time_ms, participant_id, participant_key_source,"
+    " person_key, is_host, participant_name, leave_reason, latency_ms,"
+    " interpreter_requested, raw)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " ON DUPLICATE KEY UPDATE id = LAST_INSERT_ID(id)";
+
+/* The insert id of sql's statement after an execute. */
+static long long
+insert_id(struct store *st, const char *sql)
+{
+	MYSQL_STMT *stmt = get_stmt(st, sql);
+
+	return stmt != NULL ? (long long)mysql_stmt_insert_id(stmt) : 0;
+}
 
 int
-store_insert_event(struct store *st, const struct zoom_event *ev, int *added)
+store_insert_event(struct store *st, const struct zoom_event *ev, int *added,
+    long long *id)
 {
 	struct store_val p[] = {
 		STORE_Z(ev->meeting_id),
 		STORE_Z(ev->visit_uuid),
 		STORE_Z(ev->event_name),
 		STORE_I(ev->event_ts),
+		ev->event_time_ms > 0 ? STORE_I(ev->event_time_ms) : STORE_NUL,
 		STORE_Z(ev->participant_id),
+		STORE_Z(ev->participant_key_source),
+		STORE_Z(ev->person_key),
+		STORE_I(ev->is_host),
 		ev->has_participant_name ? STORE_Z(ev->participant_name)
 		    : STORE_NUL,
+		ev->has_leave_reason ? STORE_Z(ev->leave_reason) : STORE_NUL,
 		ev->has_latency ? STORE_I(ev->latency_ms) : STORE_NUL,
 		ev->interpreter_requested ? STORE_I(1) : STORE_NUL,
 		STORE_S(ev->raw, ev->raw_len),
@@ -385,9 +477,8 @@ store_insert_event(struct store *st, const struct zoom_event *ev, int *added)
 	if (store_exec(st, insert_event_sql, p, sizeof(p) / sizeof(p[0]),
 	    &n) != 0)
 		return -1;
-	/* Without CLIENT_FOUND_ROWS, "id = id" changes nothing and a
-	 * duplicate reports 0 affected rows. */
 	*added = n == 1;
+	*id = insert_id(st, insert_event_sql);
 	return 0;
 }
 
@@ -395,11 +486,11 @@ static const char insert_rejected_sql[] =
     "INSERT INTO zoom_rejected_events (received_at, reason, detail,"
     " event_name, request_id, body_sha256, raw)"
     " VALUES (FROM_UNIXTIME(? / 1000), ?, ?, ?, ?, ?, ?)"
-    " ON DUPLICATE KEY UPDATE id = id";
+    " ON DUPLICATE KEY UPDATE id = LAST_INSERT_ID(id)";
 
 int
 store_insert_rejected(struct store *st, const struct dead_letter *dl,
-    int *added)
+    int *added, long long *id)
 {
 	struct store_val p[] = {
 		STORE_I(dl->received_ms),
@@ -417,7 +508,106 @@ store_insert_rejected(struct store *st, const struct dead_letter *dl,
 	    &n) != 0)
 		return -1;
 	*added = n == 1;
+	*id = insert_id(st, insert_rejected_sql);
 	return 0;
+}
+
+/*
+ * Multi-row inserts: one statement per power-of-two row count up to
+ * STORE_ROWS_CHUNK, built once per process from the table's head and row
+ * tuple and kept (the statement cache is keyed by the text's address).
+ * Only placeholders are generated; no value ever enters the text.
+ */
+static const char *
+rows_sql(struct store_rows *r, size_t rows)
+{
+	size_t len;
+	char *p, *sql;
+
+	assert(rows >= 1 && rows <= STORE_ROWS_CHUNK);
+	if (r->sql[rows] != NULL)
+		return r->sql[rows];
+	len = strlen(r->head) + rows * (strlen(r->tuple) + 2) + 1;
+	if ((sql = malloc(len)) == NULL)
+		abort();
+	p = sql + snprintf(sql, len, "%s", r->head);
+	for (size_t i = 0; i < rows; i++)
+		p += snprintf(p, len - (size_t)(p - sql), "%s%s", i ? ", " : "",
+		    r->tuple);
+	r->sql[rows] = sql;
+	return sql;
+}
+
+int
+store_insert_rows(struct store *st, struct store_rows *r,
+    const struct store_val *vals, size_t nrows)
+{
+	size_t chunk = STORE_ROWS_CHUNK;
+
+	assert(r->ncols * STORE_ROWS_CHUNK <= MAX_PARAMS);
+	while (nrows > 0) {
+		while (chunk > nrows)
+			chunk /= 2;
+		if (store_exec(st, rows_sql(r, chunk), vals, chunk * r->ncols,
+		    NULL) != 0)
+			return -1;
+		vals += chunk * r->ncols;
+		nrows -= chunk;
+	}
+	return 0;
+}
+
+static struct store_rows ledger_rows = {
+	"INSERT INTO zoom_deliveries (received_at, request_id, source_label,"
+	" event_name, meeting_id, outcome, signature_age_ms, delivery_lag_ms,"
+	" event_id, rejected_id, event_ts) VALUES ",
+	"(FROM_UNIXTIME(? / 1000), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	LEDGER_COLS, { NULL }
+};
+
+static struct store_val
+opt_str(const char *s)
+{
+	return s != NULL && s[0] != '\0' ? STORE_Z(s) : STORE_NUL;
+}
+
+static struct store_val
+opt_int(long long v, bool has)
+{
+	return has ? STORE_I(v) : STORE_NUL;
+}
+
+int
+store_insert_ledger(struct store *st, const struct ledger_row *rows,
+    size_t n)
+{
+	struct store_val *p = calloc(n * LEDGER_COLS, sizeof(*p));
+	int rc;
+
+	if (p == NULL) {
+		set_err(st, CR_OUT_OF_MEMORY, "out of memory");
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const struct ledger_row *r = &rows[i];
+		struct store_val *v = &p[i * LEDGER_COLS];
+
+		v[0] = STORE_I(r->received_ms);
+		v[1] = STORE_S(r->request_id, strnlen(r->request_id,
+		    ZE_REQUEST_ID_MAX));
+		v[2] = STORE_S(r->label, strnlen(r->label, ZE_LABEL_MAX));
+		v[3] = opt_str(r->event_name);
+		v[4] = opt_str(r->meeting_id);
+		v[5] = STORE_Z(r->outcome);
+		v[6] = opt_int(r->sig_age_ms, r->has_sig_age);
+		v[7] = opt_int(r->lag_ms, r->has_lag);
+		v[8] = opt_int(r->event_id, r->event_id > 0);
+		v[9] = opt_int(r->rejected_id, r->rejected_id > 0);
+		v[10] = opt_int(r->event_ts, r->event_ts > 0);
+	}
+	rc = store_insert_rows(st, &ledger_rows, p, n);
+	free(p);
+	return rc;
 }
 
 static const char rejected_ids_sql[] =

@@ -50,6 +50,10 @@ void store_free(struct store *st);
 /* Connect and set up the session (utf8mb4, strict mode, UTC, explicit
  * transactions).  0, or -1 with store_errmsg() set. */
 int store_open(struct store *st);
+/* The TLS cipher of the connection, "" when it is not encrypted (or not
+ * open). */
+const char *store_tls_cipher(const struct store *st);
+
 /* Drop the connection (and its prepared statements). */
 void store_close(struct store *st);
 bool store_is_open(const struct store *st);
@@ -94,10 +98,10 @@ void store_rollback(struct store *st);
 /*
  * Insert a normalized event into zoom_visit_events, within the current
  * transaction.  *added is 1 for a new row, 0 for a duplicate of the unique
- * key.  0 or -1.
+ * key; *id is the row's id either way.  0 or -1.
  */
 int store_insert_event(struct store *st, const struct zoom_event *ev,
-    int *added);
+    int *added, long long *id);
 
 /* A dead letter: the raw body of an authentic delivery that could not be
  * normalized, with why.  body_sha256 (32 bytes) de-duplicates it. */
@@ -112,9 +116,55 @@ struct dead_letter {
 	size_t raw_len;
 };
 
-/* Insert a dead letter within the current transaction.  *added as above. */
+/* Insert a dead letter within the current transaction.  *added and *id
+ * as above. */
 int store_insert_rejected(struct store *st, const struct dead_letter *dl,
-    int *added);
+    int *added, long long *id);
+
+/* One row of the delivery ledger (zoom_deliveries). */
+struct ledger_row {
+	long long received_ms;          /* Unix ms */
+	const char *request_id;
+	const char *label;              /* the verifying secret's, "" none */
+	const char *event_name;         /* NULL or "": unknown */
+	const char *meeting_id;         /* NULL or "": none */
+	const char *outcome;            /* inserted, duplicate, ignored,
+					 * rejected or replayed */
+	long long sig_age_ms;
+	bool has_sig_age;
+	long long lag_ms;
+	bool has_lag;
+	long long event_id;             /* 0 = none */
+	long long rejected_id;          /* 0 = none */
+	long long event_ts;             /* 0 = none */
+};
+
+/* Rows per multi-row INSERT statement at most (more go in further
+ * statements). */
+#define STORE_ROWS_CHUNK 32
+
+/*
+ * A multi-row insert: "INSERT INTO t (a, b) VALUES " and the row tuple
+ * "(?, ?)" with its ncols placeholders.  sql caches the statement text per
+ * row count; initialise it to { NULL } and keep the struct for the
+ * process (a static).
+ */
+struct store_rows {
+	const char *head;
+	const char *tuple;
+	size_t ncols;
+	char *sql[STORE_ROWS_CHUNK + 1];
+};
+
+/* Insert nrows rows (vals holds nrows * r->ncols values, row by row)
+ * within the current transaction.  0 or -1. */
+int store_insert_rows(struct store *st, struct store_rows *r,
+    const struct store_val *vals, size_t nrows);
+
+/* Insert rows[0..n) into the ledger within the current transaction, in
+ * as few statements as the chunk size allows.  0 or -1. */
+int store_insert_ledger(struct store *st, const struct ledger_row *rows,
+    size_t n);
 
 /* Up to n dead-letter ids greater than after_id, ascending, into ids.
  * Returns how many, or -1. */

@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <pthread.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -42,7 +43,23 @@
 #define ZE_VERSION "1.0.0"
 #endif
 
-static volatile sig_atomic_t stopping;  /* SIGTERM/SIGINT/SIGUSR1 seen */
+/* SIGTERM, SIGINT or SIGUSR1 seen: read and set with atomics, since the
+ * request threads read it. */
+static int stopping;
+
+static bool
+is_stopping(void)
+{
+	return __atomic_load_n(&stopping, __ATOMIC_SEQ_CST) != 0;
+}
+
+/* CGI: a stop signal lets the one request finish. */
+static void
+on_stop(int sig)
+{
+	(void)sig;
+	__atomic_store_n(&stopping, 1, __ATOMIC_SEQ_CST);
+}
 
 /* ---- the transport: FastCGI streams, or stdio for CGI ---- */
 
@@ -106,54 +123,50 @@ cgi_write(void *ctx, const char *buf, size_t len)
 	return fwrite(buf, 1, len, stdout) == len ? 0 : -1;
 }
 
-/* ---- processes ---- */
-
-static void
-on_signal(int sig)
-{
-	(void)sig;
-	stopping = 1;
-	FCGX_ShutdownPending();
-}
+/* ---- a worker process: N request threads on one listening socket ---- */
 
 /*
- * SIGTERM, SIGINT and SIGUSR1 (libfcgi's and Apache mod_fastcgi's "finish
- * and exit") stop the accept loop: no SA_RESTART, so a worker idle in
- * accept() returns at once, and a request in progress finishes first.
- * Installed after FCGX_Init(), which sets up handlers of its own.
+ * The threads of libfcgi's own threaded example: each has its FCGX_Request
+ * and takes turns in accept() under one mutex (accept() of several threads
+ * on a socket is not serialised on every platform).  The main thread only
+ * waits for signals.  To stop, it sets stopping and interrupts the thread
+ * that waits in accept() (SIGUSR2, no SA_RESTART, FCGI_FAIL_ACCEPT_ON_INTR);
+ * a thread serving a request is never interrupted: it finishes, answers,
+ * and then sees stopping.
  */
+struct serve_thread {
+	pthread_t tid;
+	struct worker_thread t;
+	FCGX_Request req;
+	int in_accept;          /* atomic: waiting in accept() */
+	int finished;           /* atomic: the thread has returned */
+};
+
+static pthread_mutex_t accept_mu = PTHREAD_MUTEX_INITIALIZER;
+
 static void
-install_signals(void)
+on_wake(int sig)
 {
-	supervisor_signals(on_signal, NULL);    /* workers ignore SIGHUP */
+	(void)sig;              /* only interrupts accept() */
 }
 
-/* The FastCGI accept loop of one worker process. */
-static int
-run_worker(const struct config *cfg, int listen_fd)
+static void *
+serve_requests(void *arg)
 {
-	struct worker w;
-	FCGX_Request req;
-	struct request_io io = { fcgi_param, fcgi_read, fcgi_write, &req };
+	struct serve_thread *st = arg;
+	struct request_io io = { fcgi_param, fcgi_read, fcgi_write, &st->req };
 	int errors = 0;
 
-	request_worker_init(&w, cfg);
-	if (FCGX_Init() != 0)
-		fatalx("cannot initialise libfcgi");
-	install_signals();      /* after FCGX_Init, which installs its own */
-	if (FCGX_InitRequest(&req, listen_fd, FCGI_FAIL_ACCEPT_ON_INTR) != 0)
-		fatalx("cannot initialise the FastCGI request");
-	if (ingest_connect(&w.in) == 0)
-		log_info("worker ready instance=%s slot=%d db=up", cfg->instance,
-		    ingest_slot(&w.in));
-	else
-		log_warnx("worker ready instance=%s slot=%d db=down (events "
-		    "go to the spool %s)", cfg->instance, ingest_slot(&w.in),
-		    cfg->spool_dir);
-	w.drain_now = true;
-	while (!stopping) {
-		if (FCGX_Accept_r(&req) < 0) {
-			if (stopping)
+	while (!is_stopping()) {
+		int rc;
+
+		pthread_mutex_lock(&accept_mu);
+		__atomic_store_n(&st->in_accept, 1, __ATOMIC_SEQ_CST);
+		rc = is_stopping() ? -1 : FCGX_Accept_r(&st->req);
+		__atomic_store_n(&st->in_accept, 0, __ATOMIC_SEQ_CST);
+		pthread_mutex_unlock(&accept_mu);
+		if (rc < 0) {
+			if (is_stopping())
 				break;
 			if (errno == EINTR)
 				continue;
@@ -164,13 +177,116 @@ run_worker(const struct config *cfg, int listen_fd)
 			continue;
 		}
 		errors = 0;
-		request_handle(&w, &io);
-		FCGX_Finish_r(&req);
-		if (!stopping)
-			request_after(&w);
+		request_handle(&st->t, &io);
+		FCGX_Finish_r(&st->req);
+		if (!is_stopping())
+			request_after(&st->t);
 	}
-	FCGX_Free(&req, 1);
+	FCGX_Finish_r(&st->req);
+	__atomic_store_n(&st->finished, 1, __ATOMIC_SEQ_CST);
+	return NULL;
+}
+
+/* The signals the main thread waits for; every thread blocks them. */
+static void
+stop_signals(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGINT);
+	sigaddset(set, SIGUSR1);
+}
+
+/* Wait for a stop signal, then wake the threads until all have returned. */
+static void
+wait_and_stop(struct serve_thread *th, int n)
+{
+	sigset_t set;
+	int sig, left;
+
+	stop_signals(&set);
+	while (sigwait(&set, &sig) != 0)
+		;
+	__atomic_store_n(&stopping, 1, __ATOMIC_SEQ_CST);
+	FCGX_ShutdownPending();
+	do {
+		left = 0;
+		for (int i = 0; i < n; i++) {
+			if (__atomic_load_n(&th[i].finished, __ATOMIC_SEQ_CST))
+				continue;
+			left++;
+			if (__atomic_load_n(&th[i].in_accept, __ATOMIC_SEQ_CST))
+				pthread_kill(th[i].tid, SIGUSR2);
+		}
+		if (left > 0)
+			usleep(20 * 1000);
+	} while (left > 0);
+	for (int i = 0; i < n; i++)
+		pthread_join(th[i].tid, NULL);
+}
+
+static void
+start_threads(struct worker *w, struct serve_thread *th, int n, int listen_fd)
+{
+	for (int i = 0; i < n; i++) {
+		request_thread_init(&th[i].t, w);
+		if (FCGX_InitRequest(&th[i].req, listen_fd,
+		    FCGI_FAIL_ACCEPT_ON_INTR) != 0)
+			fatalx("cannot initialise a FastCGI request");
+		if (pthread_create(&th[i].tid, NULL, serve_requests, &th[i]) != 0)
+			fatalx("cannot start a request thread");
+	}
+}
+
+/*
+ * Signals: the stop signals are blocked in every thread and taken by
+ * sigwait() in the main one; SIGUSR2 (the wake-up) is handled without
+ * SA_RESTART; SIGHUP (the supervisor's) and SIGPIPE are ignored.
+ * Installed after FCGX_Init(), which sets up handlers of its own.
+ */
+static void
+worker_signals(void)
+{
+	struct sigaction sa;
+	sigset_t set;
+
+	supervisor_signals(SIG_DFL, NULL);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_wake;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGUSR2, &sa, NULL);
+	stop_signals(&set);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+}
+
+/* One worker process: its threads serve until a stop signal. */
+static int
+run_worker(const struct config *cfg, int listen_fd)
+{
+	struct serve_thread *th = calloc((size_t)cfg->threads, sizeof(*th));
+	struct worker w;
+
+	if (th == NULL)
+		fatalx("out of memory");
+	request_worker_init(&w, cfg);
+	if (FCGX_Init() != 0)
+		fatalx("cannot initialise libfcgi");
+	worker_signals();
+	if (ingest_connect(w.in) == 0)
+		log_info("worker ready instance=%s slot=%d threads=%d db=up",
+		    cfg->instance, ingest_slot(w.in), cfg->threads);
+	else
+		log_warnx("worker ready instance=%s slot=%d threads=%d db=down "
+		    "(events go to the spool %s)", cfg->instance,
+		    ingest_slot(w.in), cfg->threads, cfg->spool_dir);
+	start_threads(&w, th, cfg->threads, listen_fd);
+	wait_and_stop(th, cfg->threads);
 	log_info("worker stopping after %lu requests", w.served);
+	for (int i = 0; i < cfg->threads; i++) {
+		FCGX_Free(&th[i].req, 1);
+		request_thread_release(&th[i].t);
+	}
+	free(th);
 	request_worker_release(&w);
 	return 0;
 }
@@ -180,16 +296,19 @@ static int
 run_cgi(const struct config *cfg)
 {
 	struct worker w;
+	struct worker_thread t;
 	struct request_io io = { cgi_param, cgi_read, cgi_write, NULL };
 
 	request_worker_init(&w, cfg);
-	install_signals();
-	request_handle(&w, &io);
+	request_thread_init(&t, &w);
+	supervisor_signals(on_stop, NULL);
+	request_handle(&t, &io);
 	fflush(stdout);
 	/* Close stdout so the web server sees the response end before any
 	 * spool replay below. */
 	fclose(stdout);
-	request_after(&w);
+	request_after(&t);
+	request_thread_release(&t);
 	request_worker_release(&w);
 	return 0;
 }
@@ -210,7 +329,10 @@ usage(FILE *fp)
 	    "  -s PATH       listen on a Unix socket (default: fd 0 from "
 	    "spawn-fcgi)\n"
 	    "  -m MODE       permissions of the -s socket (default 0660)\n"
-	    "  -b ADDR       listen on TCP, e.g. 127.0.0.1:9000\n"
+	    "  -b ADDR       listen on TCP, e.g. 127.0.0.1:9000 (beyond "
+	    "loopback:\n"
+	    "                FCGI_WEB_SERVER_ADDRS must list the web servers)\n"
+	    "  -A            with -b, accept any peer without that list\n"
 	    "  -F N          run N worker processes under a supervisor\n"
 	    "  -d            log to stderr (foreground debugging)\n"
 	    "  --check-config, check-config\n"
@@ -221,9 +343,38 @@ usage(FILE *fp)
 	commands_usage(fp);
 }
 
+/*
+ * FastCGI over TCP trusts whoever connects: it can post any event.
+ * libfcgi accepts only the web servers listed in FCGI_WEB_SERVER_ADDRS
+ * (comma-separated IPv4 addresses) when that is set.  Listening beyond
+ * loopback without that list is refused, unless -A (any peer) says the
+ * network is guarded some other way.
+ */
+static void
+check_peers(const char *bind_addr, bool any_peer)
+{
+	const char *allow = getenv("FCGI_WEB_SERVER_ADDRS");
+
+	if (strncmp(bind_addr, "127.", 4) == 0 ||
+	    strncmp(bind_addr, "localhost:", 10) == 0 ||
+	    strncmp(bind_addr, "[::1]:", 6) == 0)
+		return;
+	if (allow != NULL && allow[0] != '\0') {
+		log_info("FastCGI on %s accepts only %s", bind_addr, allow);
+		return;
+	}
+	if (!any_peer)
+		fatalx("-b %s listens beyond loopback and FCGI_WEB_SERVER_ADDRS "
+		    "is not set: any host could post events; set it to the web "
+		    "servers' addresses (or give -A to accept any peer)",
+		    bind_addr);
+	log_warnx("FastCGI on %s accepts any peer (-A)", bind_addr);
+}
+
 /* The listening socket: systemd's (fd 3), ours (-s/-b), or fd 0. */
 static int
-listen_socket(const char *sock_path, const char *bind_addr, mode_t mode)
+listen_socket(const char *sock_path, const char *bind_addr, bool any_peer,
+    mode_t mode)
 {
 	const char *lp = getenv("LISTEN_PID"), *lf = getenv("LISTEN_FDS");
 	int fd;
@@ -251,6 +402,7 @@ listen_socket(const char *sock_path, const char *bind_addr, mode_t mode)
 		return fd;
 	}
 	if (bind_addr != NULL) {
+		check_peers(bind_addr, any_peer);
 		if ((fd = FCGX_OpenSocket(bind_addr, 128)) < 0)
 			fatal("cannot listen on %s", bind_addr);
 		return fd;
@@ -277,6 +429,7 @@ struct options {
 	int workers;            /* -F; 0 = one worker, no supervisor */
 	bool foreground;
 	bool check;
+	bool any_peer;          /* -A: -b beyond loopback without a list */
 };
 
 /* Parse options; returns argv's index of the command (argc when none), or
@@ -293,9 +446,10 @@ parse_options(int argc, char **argv, struct options *o, int *status)
 	int c;
 
 	*status = 0;
-	while ((c = getopt_long(argc, argv, "+c:s:b:m:F:dhV", longopts,
+	while ((c = getopt_long(argc, argv, "+c:s:b:m:F:dhVA", longopts,
 	    NULL)) != -1) {
 		switch (c) {
+		case 'A': o->any_peer = true; break;
 		case 'c': o->cfgpath = optarg; break;
 		case 's': o->sock_path = optarg; break;
 		case 'b': o->bind_addr = optarg; break;
@@ -343,7 +497,7 @@ serve(struct config *cfg, const struct options *o)
 	if (o->sock_path == NULL && o->bind_addr == NULL && o->workers == 0 &&
 	    getenv("LISTEN_FDS") == NULL && !fd0_is_listener())
 		return run_cgi(cfg);
-	fd = listen_socket(o->sock_path, o->bind_addr, o->mode);
+	fd = listen_socket(o->sock_path, o->bind_addr, o->any_peer, o->mode);
 	if (o->workers > 0)
 		return supervisor_run(cfg, o->cfgpath, o->workers,
 		    supervised_worker, &fd);

@@ -36,6 +36,7 @@
 #define ZE_EVENT_NAME_MAX 100
 #define ZE_PARTICIPANT_ID_MAX 255
 #define ZE_PARTICIPANT_NAME_MAX 500 /* characters, up to 4 bytes each */
+#define ZE_LEAVE_REASON_MAX 255     /* characters, up to 4 bytes each */
 
 /*
  * Dead letters (zoom_rejected_events): the reason is a norm_strerror()
@@ -56,19 +57,43 @@
 	"0123456789._-"
 #define ZE_ID_CHARS ZE_NAME_CHARS ":"
 
-/* Zoom's plainToken is a 22-character string; allow generous headroom but
- * keep the URL validation answer tiny. */
-#define ZE_PLAIN_TOKEN_MAX 256
-
-/* Secrets: a Zoom secret token is 22 characters.  Rotation keeps a few. */
-#define ZE_SECRET_MAX 256
-#define ZE_MAX_SECRETS 4
+/* Zoom's plainToken is 22 base64url characters.  Anything longer than
+ * this, or with another character, is refused and never signed: a
+ * handler that signs any string is an HMAC oracle. */
+#define ZE_PLAIN_TOKEN_MAX 128
 
 /*
- * Signature replay window default (signature_max_age_s), as Zoom's own
- * samples use: five minutes either side of our clock.
+ * Secrets: a Zoom secret token is 22 characters.  Several Zoom accounts
+ * (one per campus or sub-account) may post to one endpoint, each with its
+ * own secret and each possibly mid-rotation, so the list holds 16.  Each
+ * carries a label ([A-Za-z0-9_-], "default" when none is given).
  */
-#define ZE_DEFAULT_SIG_MAX_AGE_S 300
+#define ZE_SECRET_MAX 256
+#define ZE_MAX_SECRETS 16
+#define ZE_LABEL_MAX 32
+
+/* The signature headers as a spool record keeps them: Unix seconds (at
+ * most 19 digits) and "v0=" + 64 hex digits. */
+#define ZE_SIG_TS_MAX 19
+#define ZE_SIGNATURE_MAX 67
+
+/* Zoom's account ids, learned from verified deliveries so that a later
+ * 401 from the same account can be attributed to its label. */
+#define ZE_ACCOUNT_ID_MAX 64
+
+/*
+ * Signature replay window (signature_max_age_s, signature_max_future_s).
+ * Zoom retries a delivery after a 5xx or timeout about 5, 25 and 85
+ * minutes later, and does not say whether a retry carries a fresh
+ * x-zm-request-timestamp.  If it keeps the original one, a window of
+ * minutes turns every retry into a 401, which Zoom never retries: the
+ * event is lost for good.  So the past bound covers the whole schedule
+ * plus clock skew (2 hours); a replayed capture is then at worst a counted
+ * duplicate, since the business key dedupes it.  The future bound stays
+ * small: nothing legitimate is signed in the future.
+ */
+#define ZE_DEFAULT_SIG_MAX_AGE_S 7200
+#define ZE_DEFAULT_SIG_MAX_FUTURE_S 300
 
 /*
  * Database timeouts.  Zoom gives up on a delivery after 3 s, so a connect,
@@ -105,6 +130,35 @@
  */
 #define ZE_MAX_WORKERS 256
 #define ZE_METRICS_SLOTS (2 * ZE_MAX_WORKERS)
+
+/*
+ * Group commit: a worker process's threads commit the deliveries in flight
+ * together, up to batch_max per transaction (1 = one transaction per
+ * event, the 1.0 behaviour).  ZE_MAX_BATCH bounds the setting and sizes
+ * the leader's arrays.
+ */
+#define ZE_MAX_BATCH 128
+#define ZE_DEFAULT_BATCH_MAX 64
+
+/* Request threads per worker process (threads): each serves one request
+ * at a time, and their deliveries meet in the group commit. */
+#define ZE_MAX_THREADS 64
+#define ZE_DEFAULT_THREADS 8
+
+/*
+ * Visits (zoom_visits): Zoom sometimes never sends meeting.ended, so a
+ * visit whose latest event is older than visit_quiet_s is ended by
+ * inference.  A telehealth visit can run an hour without a join or leave,
+ * so the default is hours, not minutes.  Open visits that started more
+ * than visit_open_alert_s ago are counted for the watchdog's alert.
+ */
+#define ZE_DEFAULT_VISIT_QUIET_S (3 * 3600)
+#define ZE_DEFAULT_VISIT_OPEN_ALERT_S (4 * 3600)
+/* A refresh looks again at events stored this long before its previous
+ * start: a transaction may commit after the scan that could not see it. */
+#define ZE_VISITS_RESCAN_S 120
+/* Visits per refresh transaction: small write-sets (Galera). */
+#define ZE_VISITS_CHUNK 64
 
 /* A drain pass replays at most this many spool records and stops after
  * this long, so a worker returns to accept() quickly. */

@@ -73,8 +73,9 @@ fuzz() {
 		head -n 5 | sed 's/^/  /'
 }
 
-fuzz fuzz_normalize "tests/fixtures/*.json" -dict=tests/fuzz/zoom.dict \
+fuzz fuzz_normalize "tests/fixtures/*.json tests/fixtures/catalog/*.json" -dict=tests/fuzz/zoom.dict \
 	-max_len=262144
 fuzz fuzz_signature "" -max_len=8192
+fuzz fuzz_spool "" -max_len=65536
 
 exit $status

@@ -74,6 +74,9 @@ check_strings(const struct zoom_event *ev, enum norm_result r)
 	    !FIELD_OK(ev, event_name, ZE_EVENT_NAME_MAX) ||
 	    !FIELD_OK(ev, participant_id, ZE_PARTICIPANT_ID_MAX) ||
 	    !FIELD_OK(ev, participant_name, ZE_PARTICIPANT_NAME_MAX * 4) ||
+	    !FIELD_OK(ev, person_key, ZE_PARTICIPANT_ID_MAX) ||
+	    !FIELD_OK(ev, leave_reason, ZE_LEAVE_REASON_MAX * 4) ||
+	    !FIELD_OK(ev, account_id, ZE_ACCOUNT_ID_MAX) ||
 	    !FIELD_OK(ev, plain_token, ZE_PLAIN_TOKEN_MAX))
 		violated("a string is not NUL-terminated within its limit", r);
 }
@@ -85,12 +88,32 @@ check_event(const struct zoom_event *ev, const uint8_t *data, size_t size)
 	size_t name_len = strlen(ev->participant_name);
 
 	if (!is_ident(ev->event_name, ZE_EVENT_NAME_MAX) ||
-	    !is_ident(ev->meeting_id, ZE_MEETING_ID_MAX) ||
+	    (ev->meeting_id[0] != '\0' &&
+	    !is_ident(ev->meeting_id, ZE_MEETING_ID_MAX)) ||
 	    !is_ident(ev->visit_uuid, ZE_VISIT_UUID_MAX))
 		violated("event, meeting id or uuid empty or not an id", r);
+	/* Only meeting.* events may come without a meeting id. */
+	if (ev->meeting_id[0] == '\0' &&
+	    strncmp(ev->event_name, "meeting.", 8) != 0)
+		violated("a non-meeting event without a meeting id", r);
 	if (ev->participant_id[0] != '\0' &&
 	    !is_ident(ev->participant_id, ZE_PARTICIPANT_ID_MAX))
 		violated("participant id not an id", r);
+	if ((ev->participant_id[0] == '\0') !=
+	    (ev->participant_key_source[0] == '\0'))
+		violated("participant id without its source, or the reverse",
+		    r);
+	if (ev->person_key[0] != '\0' &&
+	    !is_ident(ev->person_key, ZE_PARTICIPANT_ID_MAX))
+		violated("person key not an id", r);
+	if (ev->participant_id[0] != '\0' && ev->person_key[0] == '\0')
+		violated("a slot without a person", r);
+	if (ev->event_time_ms < 0)
+		violated("negative event_time_ms", r);
+	if (!ev->has_leave_reason && ev->leave_reason[0] != '\0')
+		violated("a leave reason without has_leave_reason", r);
+	if (!norm_utf8_valid(ev->leave_reason, strlen(ev->leave_reason)))
+		violated("leave_reason not valid UTF-8", r);
 	/* 2^53 itself is let through here: normalize.c accepts it today,
 	 * and test_normalize's normalize_should_reject_event_ts_of_2_pow_53
 	 * holds that bug, so the fuzzer can look for others. */

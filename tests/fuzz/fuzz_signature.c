@@ -84,7 +84,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const uint8_t *nl1, *nl2 = NULL, *body;
 	char *ts = NULL, *sig = NULL, *copy;
 	char out[SIG_HEX_LEN + 4];
-	size_t len;
+	const struct sig_window window = { FUZZ_NOW, FUZZ_WINDOW, FUZZ_WINDOW };
+	size_t len, matched = NSECRETS;
 	enum sig_result r;
 	bool any = false;
 
@@ -105,8 +106,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* The body in its own allocation, so ASan sees any read past it. */
 	copy = dup_n(body, len);
 
-	r = sig_verify(secrets, NSECRETS, ts, sig, copy, len, FUZZ_NOW,
-	    FUZZ_WINDOW);
+	r = sig_verify(secrets, NSECRETS, ts, sig, copy, len, &window,
+	    &matched, NULL);
 	if ((unsigned)r >= SIG_RESULT_COUNT || r == SIG_NO_SECRET ||
 	    r == SIG_INTERNAL)
 		violated("result out of range or impossible", r);
@@ -117,10 +118,17 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			any = any || signed_by(secrets[i], ts, sig, copy, len);
 		if (!any)
 			violated("accepted a signature no secret made", r);
+		/* The secret named as the match made it, and none before. */
+		if (matched >= NSECRETS ||
+		    !signed_by(secrets[matched], ts, sig, copy, len))
+			violated("matched names a secret that did not sign", r);
+		for (size_t i = 0; i < matched; i++)
+			if (signed_by(secrets[i], ts, sig, copy, len))
+				violated("matched is not the first match", r);
 	}
 	/* No secret, no verification, whatever the rest. */
-	if (sig_verify(secrets, 0, ts, sig, copy, len, FUZZ_NOW,
-	    FUZZ_WINDOW) != SIG_NO_SECRET)
+	if (sig_verify(secrets, 0, ts, sig, copy, len, &window, NULL,
+	    NULL) != SIG_NO_SECRET)
 		violated("verified without a secret", r);
 
 	/* Round trip: our own header for this body verifies ... */
@@ -130,8 +138,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    strspn(out + 3, "0123456789abcdef") != SIG_HEX_LEN)
 		violated("sig_sign output not v0= and 64 lowercase hex", r);
 	r = sig_verify(secrets, NSECRETS, FUZZ_NOW_S, out, copy, len,
-	    FUZZ_NOW, FUZZ_WINDOW);
-	if (r != SIG_OK)
+	    &window, &matched, NULL);
+	if (r != SIG_OK || matched != 1)
 		violated("sig_sign's header does not verify", r);
 	/* ... and stops verifying when one byte of the body changes. */
 	if (len > 0) {
@@ -139,7 +147,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 		copy[at] ^= 0x20;
 		r = sig_verify(secrets, NSECRETS, FUZZ_NOW_S, out, copy, len,
-		    FUZZ_NOW, FUZZ_WINDOW);
+		    &window, NULL, NULL);
 		if (r != SIG_MISMATCH)
 			violated("a changed body still verifies", r);
 	}

@@ -22,7 +22,8 @@ norm_oracle_class(enum norm_result r)
 	case NORM_ERR_EMPTY:
 	case NORM_ERR_UTF8:
 	case NORM_ERR_JSON:
-		return NORM_CLASS_BAD_JSON;
+	case NORM_ERR_PLAIN_TOKEN:      /* never signed: answered 400 */
+		return NORM_CLASS_BAD_REQUEST;
 	default:
 		return NORM_CLASS_REJECTED;
 	}

@@ -122,6 +122,7 @@ check_defaults_except_db(void)
 	CHECK_INT(cfg.nsecrets, 0);
 	CHECK(!cfg.allow_unsigned);
 	CHECK_INT(cfg.sig_max_age_s, ZE_DEFAULT_SIG_MAX_AGE_S);
+	CHECK_INT(cfg.sig_max_future_s, ZE_DEFAULT_SIG_MAX_FUTURE_S);
 	CHECK_INT(cfg.max_body_bytes, ZE_DEFAULT_MAX_BODY_BYTES);
 	CHECK_STR(cfg.spool_dir, "/var/spool/zoom_events");
 	CHECK_STR(cfg.log_target, "auto");
@@ -655,7 +656,7 @@ config_should_skip_empty_items_in_the_secret_list(void)
 static void
 config_should_accept_exactly_the_maximum_number_of_secrets(void)
 {
-	char list[256] = "", text[512];
+	char list[512] = "", text[1024], last[32];
 
 	for (int i = 0; i < ZE_MAX_SECRETS; i++) {
 		size_t n = strlen(list);
@@ -666,8 +667,9 @@ config_should_accept_exactly_the_maximum_number_of_secrets(void)
 	snprintf(text, sizeof(text), "[zoom]\nwebhook_secret = \"%s\"\n",
 	    list);
 	if (CHECK_LOADS(text) && CHECK_INT(cfg.nsecrets, ZE_MAX_SECRETS)) {
+		snprintf(last, sizeof(last), "secret%d", ZE_MAX_SECRETS - 1);
 		CHECK_STR(cfg.secrets[0], "secret0");
-		CHECK_STR(cfg.secrets[ZE_MAX_SECRETS - 1], "secret3");
+		CHECK_STR(cfg.secrets[ZE_MAX_SECRETS - 1], last);
 	}
 	/* One more is an error, from the file and from the environment. */
 	snprintf(text, sizeof(text), "[zoom]\nwebhook_secret = \"%s,one-more"
@@ -761,7 +763,7 @@ config_should_reject_empty_or_missing_secret_file(void)
 static void
 config_should_reject_a_secret_file_too_large_to_hold_secrets(void)
 {
-	char text[PATH_MAX + 64], big[4096];
+	char text[PATH_MAX + 64], big[16384];
 
 	memset(big, 'x', sizeof(big) - 1);
 	big[sizeof(big) - 1] = '\0';
@@ -917,12 +919,104 @@ config_dump_should_mask_password_and_secrets(void)
 	CHECK_CONTAINS(dumped[ndumped - 1], "2");
 }
 
+
+/* ------------------------------------------------- accounts (issue 11) */
+
+static void
+config_should_default_the_window_to_zoom_retries(void)
+{
+	/* Zoom's last retry comes about 85 minutes after the first try. */
+	CHECK(ZE_DEFAULT_SIG_MAX_AGE_S >= 90 * 60);
+	CHECK(ZE_DEFAULT_SIG_MAX_AGE_S <= 3 * 3600);
+	CHECK(ZE_DEFAULT_SIG_MAX_FUTURE_S <= 10 * 60);
+	clear_env();
+	setenv("ZOOM_EVENTS_SIGNATURE_MAX_FUTURE", "120", 1);
+	if (CHECK(load(write_file("", 0600)) == 0))
+		CHECK_INT(cfg.sig_max_future_s, 120);
+	clear_env();
+}
+
+static void
+config_should_read_labelled_secrets(void)
+{
+	clear_env();
+	if (CHECK_LOADS("[zoom]\nwebhook_secret = \"clinic_a:SECRET_A, "
+	    "clinic-b:SECRET_B,plain\"\n") && CHECK_INT(cfg.nsecrets, 3)) {
+		CHECK_STR(cfg.labels[0], "clinic_a");
+		CHECK_STR(cfg.secrets[0], "SECRET_A");
+		CHECK_STR(cfg.labels[1], "clinic-b");
+		CHECK_STR(cfg.secrets[1], "SECRET_B");
+		CHECK_STR(cfg.labels[2], "default");
+		CHECK_STR(cfg.secrets[2], "plain");
+	}
+	/* The same label twice is one account mid-rotation. */
+	if (CHECK_LOADS("[zoom]\nwebhook_secret = \"a:new,a:old\"\n") &&
+	    CHECK_INT(cfg.nsecrets, 2))
+		CHECK_STR(cfg.labels[1], "a");
+	/* A secret holding ':' is written with its label. */
+	if (CHECK_LOADS("[zoom]\nwebhook_secret = \"default:x:y\"\n") &&
+	    CHECK_INT(cfg.nsecrets, 1)) {
+		CHECK_STR(cfg.labels[0], "default");
+		CHECK_STR(cfg.secrets[0], "x:y");
+	}
+}
+
+static void
+config_should_reject_bad_labels(void)
+{
+	static const char *const bad[] = {
+		"[zoom]\nwebhook_secret = \":nolabel\"\n",
+		"[zoom]\nwebhook_secret = \"sp ace:s\"\n",
+		"[zoom]\nwebhook_secret = \"dot.ted:s\"\n",
+		"[zoom]\nwebhook_secret = \"a:\"\n",
+		"[zoom]\nwebhook_secret = \"a23456789012345678901234567890123:s\"\n",
+	};
+
+	clear_env();
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		CHECKF(load_text(bad[i]) == -1, "accepted %s", bad[i]);
+	/* 32 characters is the longest label. */
+	CHECK_LOADS("[zoom]\nwebhook_secret = "
+	    "\"a2345678901234567890123456789012:s\"\n");
+}
+
+static void
+config_should_hold_sixteen_labelled_secrets_in_a_file(void)
+{
+	char list[2048] = "", text[PATH_MAX + 64];
+	struct config copy;
+
+	CHECK(ZE_MAX_SECRETS >= 16);
+	for (int i = 0; i < 16; i++) {
+		size_t n = strlen(list);
+
+		snprintf(list + n, sizeof(list) - n, "%scampus%d:"
+		    "Zm9vYmFyYmF6cXV4c2VjcmV0%d\n", i ? "," : "", i, i);
+	}
+	clear_env();
+	snprintf(text, sizeof(text), "[zoom]\nwebhook_secret_file = \"%s\"\n",
+	    write_file(list, 0600));
+	if (!CHECK_LOADS(text) || !CHECK_INT(cfg.nsecrets, 16))
+		return;
+	CHECK_STR(cfg.labels[15], "campus15");
+	CHECK_STR(cfg.secrets[15], "Zm9vYmFyYmF6cXV4c2VjcmV015");
+	/* A copy's pointers point into the copy. */
+	config_copy(&copy, &cfg);
+	CHECK(copy.labels[15] == copy.label_store[15]);
+	CHECK(copy.secrets[15] == copy.secret_store[15]);
+	CHECK_STR(copy.labels[15], "campus15");
+}
+
 int
 main(void)
 {
 	int rc;
 
 	RUN(config_should_read_the_seed_file);
+	RUN(config_should_default_the_window_to_zoom_retries);
+	RUN(config_should_read_labelled_secrets);
+	RUN(config_should_reject_bad_labels);
+	RUN(config_should_hold_sixteen_labelled_secrets_in_a_file);
 	RUN(config_should_use_defaults_for_an_empty_file);
 	RUN(config_should_accept_db_alias);
 	RUN(config_should_drop_hash_comments_after_values);

@@ -265,6 +265,185 @@ normalize_fixtures_should_match_their_table(void)
 	}
 }
 
+/*
+ * Zoom's meeting-event catalog (issue 11), one fixture per event in the
+ * shape of Zoom's documentation and its generated types (sources in
+ * tests/fixtures/catalog/NOTES.md): who each event is about, and when.
+ */
+struct catalog_case {
+	const char *test;
+	const char *file;               /* under tests/fixtures/ */
+	const char *event_name;
+	const char *meeting_id;
+	const char *visit_uuid;
+	long long event_ts;
+	long long event_time_ms;        /* 0 = absent */
+	const char *participant_id;     /* the slot */
+	const char *participant_key_source;
+	const char *person_key;
+	int is_host;
+	int latency_ms;                 /* -1 = absent */
+	const char *leave_reason;       /* NULL = absent */
+};
+
+static const struct catalog_case catalog[] = {
+	{ "normalize_should_key_meeting_device_tested", "catalog/meeting_device_tested.json",
+	  "meeting.device_tested", "85746065432", "ajE1h8GRqGx3+AkzhE8Qw==", 1741705307066LL, 0LL,
+	  "16779264", "user_id", "16779264", 0, -1, NULL },
+	{ "normalize_should_key_meeting_ended", "catalog/meeting_ended.json",
+	  "meeting.ended", "85746065432", "ajE1h8GRqGx3+AkzhE8Qw==", 1741707069287LL, 1741707069000LL,
+	  "", "", "", 0, -1, NULL },
+	{ "normalize_should_key_meeting_participant_admitted", "catalog/meeting_participant_admitted.json",
+	  "meeting.participant_admitted", "85746065432", "ajE1h8GRqGx3+AkzhE8Qw==", 1741705360418LL, 1741705360000LL,
+	  "16779264", "user_id", "PtUsr7Xq2LmN8bVc4KdWaQ", 0, -1, NULL },
+	{ "normalize_should_key_meeting_participant_feedback", "catalog/meeting_participant_feedback.json",
+	  "meeting.participant_feedback", "85746065432", "ajE1h8GRqGx3+AkzhE8Qw==", 1741706692311LL, 0LL,
+	  "PtUsr7Xq2LmN8bVc4KdWaQ", "participant_user_id", "PtUsr7Xq2LmN8bVc4KdWaQ", 0, -1, NULL },
+	{ "normalize_should_key_meeting_participant_jbh_joined", "catalog/meeting_participant_jbh_joined.json",
+	  "meeting.participant_jbh_joined", "85746065432", "ajE1h8GRqGx3+AkzhE8Qw==", 1741705198148LL, 0LL,
+	  "PtUsr7Xq2LmN8bVc4KdWaQ", "id", "PtUsr7Xq2LmN8bVc4KdWaQ", 0, -1, NULL },
+	{ "normalize_should_key_meeting_participant_jbh_waiting", "catalog/meeting_participant_jbh_waiting.json",
+	  "meeting.participant_jbh_waiting", "85746065432", "ajE1h8GRqGx3+AkzhE8Qw==", 1741705061412LL, 0LL,
+	  "PtUsr7Xq2LmN8bVc4KdWaQ", "id", "PtUsr7Xq2LmN8bVc4KdWaQ", 0, -1, NULL },
+	{ "normalize_should_key_meeting_participant_jbh_waiting_left", "catalog/meeting_participant_jbh_waiting_left.json",
+	  "meeting.participant_jbh_waiting_left", "85746065432", "ajE1h8GRqGx3+AkzhE8Qw==", 1741705195207LL, 0LL,
+	  "PtUsr7Xq2LmN8bVc4KdWaQ", "id", "PtUsr7Xq2LmN8bVc4KdWaQ", 0, -1, NULL },
+	{ "normalize_should_key_meeting_participant_joined", "catalog/meeting_participant_joined.json",
+	  "meeting.participant_joined", "85746065432", "ajE1h8GRqGx3+AkzhE8Qw==", 1741705362874LL, 1741705361000LL,
+	  "16779264", "user_id", "PtUsr7Xq2LmN8bVc4KdWaQ", 0, -1, NULL },
+	{ "normalize_should_key_meeting_participant_joined_guest", "catalog/meeting_participant_joined_guest.json",
+	  "meeting.participant_joined", "85746065432", "ajE1h8GRqGx3+AkzhE8Qw==", 1741705504210LL, 1741705502000LL,
+	  "16782336", "user_id", "5E6F7081-92A3-4B4C-9D5E-6F708192A3B4", 0, -1, NULL },
+	{ "normalize_should_key_meeting_participant_joined_host", "catalog/meeting_participant_joined_host.json",
+	  "meeting.participant_joined", "85746065432", "ajE1h8GRqGx3+AkzhE8Qw==", 1741705206746LL, 1741705204000LL,
+	  "16778240", "user_id", "HostUser0001abcdEFGH", 1, -1, NULL },
+	{ "normalize_should_key_meeting_participant_joined_no_object_id", "catalog/meeting_participant_joined_no_object_id.json",
+	  "meeting.participant_joined", "", "ajE1h8GRqGx3+AkzhE8Qw==", 1741705362874LL, 1741705361000LL,
+	  "16779264", "user_id", "PtUsr7Xq2LmN8bVc4KdWaQ", 0, -1, NULL },
+	{ "normalize_should_key_meeting_participant_joined_rejoin", "catalog/meeting_participant_joined_rejoin.json",
+	  "meeting.participant_joined", "85746065432", "ajE1h8GRqGx3+AkzhE8Qw==", 1741706007508LL, 1741706006000LL,
+	  "16780288", "user_id", "PtUsr7Xq2LmN8bVc4KdWaQ", 0, -1, NULL },
+	{ "normalize_should_key_meeting_participant_joined_waiting_room", "catalog/meeting_participant_joined_waiting_room.json",
+	  "meeting.participant_joined_waiting_room", "85746065432", "ajE1h8GRqGx3+AkzhE8Qw==", 1741705272733LL, 1741705272000LL,
+	  "16779264", "user_id", "PtUsr7Xq2LmN8bVc4KdWaQ", 0, -1, NULL },
+	{ "normalize_should_key_meeting_participant_joined_withheld", "catalog/meeting_participant_joined_withheld.json",
+	  "meeting.participant_joined", "85746065432", "ajE1h8GRqGx3+AkzhE8Qw==", 1741705459955LL, 1741705459000LL,
+	  "16781312", "user_id", "C4D5E6F7-0819-4A2B-8C3D-4E5F60718293", 0, -1, NULL },
+	{ "normalize_should_key_meeting_participant_joined_withheld_keys_absent", "catalog/meeting_participant_joined_withheld_keys_absent.json",
+	  "meeting.participant_joined", "85746065432", "ajE1h8GRqGx3+AkzhE8Qw==", 1741705459955LL, 1741705459000LL,
+	  "16781312", "user_id", "C4D5E6F7-0819-4A2B-8C3D-4E5F60718293", 0, -1, NULL },
+	{ "normalize_should_key_meeting_participant_left", "catalog/meeting_participant_left.json",
+	  "meeting.participant_left", "85746065432", "ajE1h8GRqGx3+AkzhE8Qw==", 1741706678402LL, 1741706677000LL,
+	  "16780288", "user_id", "PtUsr7Xq2LmN8bVc4KdWaQ", 0, -1, "left the meeting. Reason : left the meeting" },
+	{ "normalize_should_key_meeting_participant_left_disconnected", "catalog/meeting_participant_left_disconnected.json",
+	  "meeting.participant_left", "85746065432", "ajE1h8GRqGx3+AkzhE8Qw==", 1741705980033LL, 1741705978000LL,
+	  "16779264", "user_id", "PtUsr7Xq2LmN8bVc4KdWaQ", 0, -1, "got disconnected from the meeting. Reason : Client Close." },
+	{ "normalize_should_key_meeting_participant_left_host_ended", "catalog/meeting_participant_left_host_ended.json",
+	  "meeting.participant_left", "85746065432", "ajE1h8GRqGx3+AkzhE8Qw==", 1741707071391LL, 1741707069000LL,
+	  "16778240", "user_id", "HostUser0001abcdEFGH", 1, -1, "left the meeting. Reason : Host ended the meeting." },
+	{ "normalize_should_key_meeting_participant_left_waiting_room", "catalog/meeting_participant_left_waiting_room.json",
+	  "meeting.participant_left_waiting_room", "85746065432", "ajE1h8GRqGx3+AkzhE8Qw==", 1741705360521LL, 1741705360000LL,
+	  "16779264", "user_id", "PtUsr7Xq2LmN8bVc4KdWaQ", 0, -1, NULL },
+	{ "normalize_should_key_meeting_participant_put_in_waiting_room", "catalog/meeting_participant_put_in_waiting_room.json",
+	  "meeting.participant_put_in_waiting_room", "85746065432", "ajE1h8GRqGx3+AkzhE8Qw==", 1741705695390LL, 1741705695000LL,
+	  "16782336", "user_id", "5E6F7081-92A3-4B4C-9D5E-6F708192A3B4", 0, -1, NULL },
+	{ "normalize_should_key_meeting_participant_qos_summary", "catalog/meeting_participant_qos_summary.json",
+	  "meeting.participant_qos_summary", "85746065432", "ajE1h8GRqGx3+AkzhE8Qw==", 1741706680118LL, 0LL,
+	  "16780288", "participant_id", "PtUsr7Xq2LmN8bVc4KdWaQ", 0, 71, NULL },
+	{ "normalize_should_key_meeting_started", "catalog/meeting_started.json",
+	  "meeting.started", "85746065432", "ajE1h8GRqGx3+AkzhE8Qw==", 1741705203612LL, 1741705203000LL,
+	  "", "", "", 0, -1, NULL },
+};
+
+static void
+normalize_catalog_should_key_every_event(void)
+{
+	for (size_t i = 0; i < sizeof(catalog) / sizeof(catalog[0]); i++) {
+		const struct catalog_case *c = &catalog[i];
+		struct zoom_event ev;
+		size_t len = 0;
+		char *body;
+
+		unit_current = c->test;
+		body = read_fixture(c->file, &len);
+		if (!CHECKF(body != NULL, "cannot read " FIXTURES "%s", c->file))
+			continue;
+		if (run(body, len, &ev, NORM_OK) == NORM_OK) {
+			CHECK_STR(ev.event_name, c->event_name);
+			CHECK_STR(ev.meeting_id, c->meeting_id);
+			CHECK_STR(ev.visit_uuid, c->visit_uuid);
+			CHECK_INT(ev.event_ts, c->event_ts);
+			CHECK_INT(ev.event_time_ms, c->event_time_ms);
+			CHECK_STR(ev.participant_id, c->participant_id);
+			CHECK_STR(ev.participant_key_source,
+			    c->participant_key_source);
+			CHECK_STR(ev.person_key, c->person_key);
+			CHECK_INT(ev.is_host, c->is_host);
+			CHECK_INT(ev.has_latency, c->latency_ms >= 0);
+			if (c->latency_ms >= 0)
+				CHECK_INT(ev.latency_ms, c->latency_ms);
+			CHECK_INT(ev.has_leave_reason, c->leave_reason != NULL);
+			CHECK_STR(ev.leave_reason,
+			    c->leave_reason ? c->leave_reason : "");
+			CHECK_STR(ev.account_id, "AcctTelehealth01");
+		}
+		free(body);
+	}
+	unit_current = "(no test)";
+}
+
+static void
+normalize_catalog_url_validation_should_answer(void)
+{
+	struct zoom_event ev;
+	size_t len = 0;
+	char *body = read_fixture("catalog/endpoint_url_validation.json",
+	    &len);
+
+	if (!CHECK(body != NULL))
+		return;
+	if (run(body, len, &ev, NORM_URL_VALIDATION) == NORM_URL_VALIDATION)
+		CHECK_INT(strlen(ev.plain_token), 22);
+	free(body);
+}
+
+static void
+norm_iso8601_should_read_zoom_times(void)
+{
+	static const struct {
+		const char *s;
+		int rc;
+		long long ms;
+	} cases[] = {
+		{ "2025-03-11T15:02:41Z", 0, 1741705361000LL },
+		{ "1970-01-01T00:00:00Z", 0, 0 },
+		{ "2000-02-29T23:59:59Z", 0, 951868799000LL },
+		{ "2025-03-11T15:02:41.5Z", 0, 1741705361500LL },
+		{ "2025-03-11T15:02:41.123456Z", 0, 1741705361123LL },
+		{ "2025-03-11T17:02:41+02:00", 0, 1741705361000LL },
+		{ "2025-03-11T10:02:41-05:00", 0, 1741705361000LL },
+		{ "2025-03-11 15:02:41Z", 0, 1741705361000LL },
+		{ "2025-03-11T15:02:41", -1, 0 },
+		{ "2025-03-11T15:02:41ZZ", -1, 0 },
+		{ "2025-13-11T15:02:41Z", -1, 0 },
+		{ "2025-03-11T24:02:41Z", -1, 0 },
+		{ "2025-03-11T15:02:41.Z", -1, 0 },
+		{ "1969-12-31T23:59:59Z", -1, 0 },
+		{ "2025-3-11T15:02:41Z", -1, 0 },
+		{ "", -1, 0 },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		long long ms = -7;
+		int rc = norm_iso8601_ms(cases[i].s, &ms);
+
+		CHECKF(rc == cases[i].rc, "%s", cases[i].s);
+		if (rc == 0 && cases[i].rc == 0)
+			CHECKF(ms == cases[i].ms, "%s: got %lld", cases[i].s,
+			    ms);
+	}
+}
+
 /* ------------------------------------------------------- inline bodies */
 
 #define EV "meeting.participant_joined"
@@ -413,11 +592,18 @@ static const struct inline_case cases[] = {
 	  "[]}}"), NORM_NOT_MEETING, EV },
 	{ "normalize_should_ignore_meeting_without_uuid",
 	  B(MEETING_TS(TS, "\"id\":\"85746065432\"")), NORM_NOT_MEETING, EV },
-	{ "normalize_should_ignore_meeting_without_id",
-	  B(MEETING_TS(TS, "\"uuid\":\"abc\"")), NORM_NOT_MEETING, EV },
-	{ "normalize_should_ignore_meeting_with_null_id",
+	/* Issue 11: a meeting.* event without object.id is kept with its
+	 * uuid (Zoom's type makes the id optional for participant_joined);
+	 * other events still need both. */
+	{ "normalize_should_accept_meeting_event_without_id",
+	  B(MEETING_TS(TS, "\"uuid\":\"abc\"")), NORM_OK, EV },
+	{ "normalize_should_accept_meeting_event_with_null_id",
 	  B(MEETING_TS(TS, "\"id\":null,\"uuid\":\"abc\"")),
-	  NORM_NOT_MEETING, EV },
+	  NORM_OK, EV },
+	{ "normalize_should_ignore_other_event_without_id",
+	  B("{\"event\":\"recording.completed\",\"event_ts\":" TS
+	  ",\"payload\":{\"object\":{\"uuid\":\"abc\"}}}"),
+	  NORM_NOT_MEETING, "recording.completed" },
 
 	/* NORM_ERR_EVENT_TS */
 	{ "normalize_should_reject_missing_event_ts",
@@ -593,6 +779,18 @@ static const struct inline_case cases[] = {
 	{ "normalize_should_reject_plain_token_case_mismatch",
 	  B(VALIDATION(",\"payload\":{\"plaintoken\":\"qgg8vlvZ\"}")),
 	  NORM_ERR_PLAIN_TOKEN, "endpoint.url_validation" },
+	/* Issue 11: the signing-oracle attack, and anything not base64url. */
+	{ "normalize_should_reject_plain_token_with_colon",
+	  B(VALIDATION(",\"payload\":{\"plainToken\":\"v0:1700000000:x\"}")),
+	  NORM_ERR_PLAIN_TOKEN, "endpoint.url_validation" },
+	{ "normalize_should_reject_plain_token_with_plus_or_slash",
+	  B(VALIDATION(",\"payload\":{\"plainToken\":\"ab+c/d==\"}")),
+	  NORM_ERR_PLAIN_TOKEN, "endpoint.url_validation" },
+
+	/* NORM_ERR_LEAVE_REASON */
+	{ "normalize_should_reject_numeric_leave_reason",
+	  B(PARTICIPANT("\"user_id\":\"u1\",\"leave_reason\":5")),
+	  NORM_ERR_LEAVE_REASON, EV },
 };
 
 static void
@@ -975,9 +1173,9 @@ normalize_should_treat_null_interpreter_requested_as_absent(void)
 }
 
 static void
-normalize_should_accept_plain_token_of_256_characters(void)
+normalize_should_accept_plain_token_of_128_characters(void)
 {
-	char *tok = repeat("t", 256);
+	char *tok = repeat("t", 128);
 	char *body = xasprintf(VALIDATION(",\"payload\":{\"plainToken\":"
 	    "\"%s\"}"), tok);
 	struct zoom_event ev;
@@ -990,9 +1188,9 @@ normalize_should_accept_plain_token_of_256_characters(void)
 }
 
 static void
-normalize_should_reject_plain_token_of_257_characters(void)
+normalize_should_reject_plain_token_of_129_characters(void)
 {
-	char *tok = repeat("t", 257);
+	char *tok = repeat("t", 129);
 	char *body = xasprintf(VALIDATION(",\"payload\":{\"plainToken\":"
 	    "\"%s\"}"), tok);
 	struct zoom_event ev;
@@ -1033,9 +1231,9 @@ norm_strerror_and_class_should_match_every_result(void)
 		{ NORM_URL_VALIDATION, "url_validation",
 		  NORM_CLASS_VALIDATION },
 		{ NORM_NOT_MEETING, "not_meeting_event", NORM_CLASS_IGNORED },
-		{ NORM_ERR_EMPTY, "empty_body", NORM_CLASS_BAD_JSON },
-		{ NORM_ERR_UTF8, "invalid_utf8", NORM_CLASS_BAD_JSON },
-		{ NORM_ERR_JSON, "invalid_json", NORM_CLASS_BAD_JSON },
+		{ NORM_ERR_EMPTY, "empty_body", NORM_CLASS_BAD_REQUEST },
+		{ NORM_ERR_UTF8, "invalid_utf8", NORM_CLASS_BAD_REQUEST },
+		{ NORM_ERR_JSON, "invalid_json", NORM_CLASS_BAD_REQUEST },
 		{ NORM_ERR_NOT_OBJECT, "not_an_object", NORM_CLASS_REJECTED },
 		{ NORM_ERR_EVENT, "bad_event", NORM_CLASS_REJECTED },
 		{ NORM_ERR_EVENT_TS, "bad_event_ts", NORM_CLASS_REJECTED },
@@ -1051,6 +1249,8 @@ norm_strerror_and_class_should_match_every_result(void)
 		{ NORM_ERR_INTERPRETER, "bad_interpreter_requested",
 		  NORM_CLASS_REJECTED },
 		{ NORM_ERR_PLAIN_TOKEN, "bad_plain_token",
+		  NORM_CLASS_BAD_REQUEST },
+		{ NORM_ERR_LEAVE_REASON, "bad_leave_reason",
 		  NORM_CLASS_REJECTED },
 	};
 	size_t n = sizeof(want) / sizeof(want[0]);
@@ -1140,6 +1340,9 @@ int
 main(void)
 {
 	RUN(normalize_fixtures_should_match_their_table);
+	RUN(normalize_catalog_should_key_every_event);
+	RUN(normalize_catalog_url_validation_should_answer);
+	RUN(norm_iso8601_should_read_zoom_times);
 	RUN(normalize_inline_cases_should_give_their_result);
 	RUN(normalize_should_treat_null_body_with_zero_length_as_empty);
 	RUN(normalize_should_read_only_len_bytes);
@@ -1172,8 +1375,8 @@ main(void)
 	RUN(normalize_should_treat_null_participant_as_absent);
 	RUN(normalize_should_fall_back_to_participant_latency_when_object_null);
 	RUN(normalize_should_treat_null_interpreter_requested_as_absent);
-	RUN(normalize_should_accept_plain_token_of_256_characters);
-	RUN(normalize_should_reject_plain_token_of_257_characters);
+	RUN(normalize_should_accept_plain_token_of_128_characters);
+	RUN(normalize_should_reject_plain_token_of_129_characters);
 	RUN(normalize_should_cut_error_text_to_errlen_and_allow_null);
 	RUN(norm_strerror_and_class_should_match_every_result);
 	RUN(norm_utf8_valid_should_follow_rfc3629);

@@ -145,8 +145,9 @@ verify_at(const char *file, int line, enum sig_result want,
     const char *const *list, size_t n, const char *ts, const char *sig,
     const char *body, size_t len, long long now, long long max_age)
 {
-	enum sig_result r = sig_verify(list, n, ts, sig, body, len, now,
-	    max_age);
+	struct sig_window w = { now, max_age, max_age };
+	enum sig_result r = sig_verify(list, n, ts, sig, body, len, &w, NULL,
+	    NULL);
 
 	unit_okf(r == want, "sig_verify() == want", file, line,
 	    "got %s, want %s", sig_strerror(r), sig_strerror(want));
@@ -411,6 +412,66 @@ sig_verify_should_enforce_window_both_ways(void)
 	VERIFY(SIG_EXPIRED, secrets, 1, NOW_S, sig, B(seed_body), 0, WINDOW);
 }
 
+/* Issue 11: separate past and future bounds, Zoom's retry schedule. */
+static void
+sig_verify_should_bound_past_and_future_separately(void)
+{
+	const struct sig_window w = { NOW, 7200, 300 };
+	char sig[SIG_HEX_LEN + 4], ts[32];
+	static const struct {
+		long long offset;       /* of the timestamp from now, s */
+		enum sig_result want;
+	} cases[] = {
+		{ 0, SIG_OK },
+		{ -5 * 60, SIG_OK },            /* Zoom's first retry */
+		{ -85 * 60, SIG_OK },           /* its last */
+		{ -90 * 60, SIG_OK },
+		{ -7200, SIG_OK },
+		{ -7201, SIG_EXPIRED },
+		{ -3 * 3600, SIG_EXPIRED },
+		{ 300, SIG_OK },
+		{ 301, SIG_EXPIRED },
+		{ 10 * 60, SIG_EXPIRED },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		long long got_ts = 0;
+		enum sig_result r;
+
+		snprintf(ts, sizeof(ts), "%lld", NOW + cases[i].offset);
+		zoom_sig(SECRET, ts, B(seed_body), sig);
+		r = sig_verify(secrets, 1, ts, sig, B(seed_body), &w, NULL,
+		    &got_ts);
+		CHECKF(r == cases[i].want, "offset %lld: got %s",
+		    cases[i].offset, sig_strerror(r));
+		CHECK_INT(got_ts, NOW + cases[i].offset);
+	}
+}
+
+/* Issue 11: the index of the secret that verified, for its label. */
+static void
+sig_verify_should_name_the_secret_that_verified(void)
+{
+	static const char *const list[] = { "clinic-a-secret",
+		"clinic-b-secret", "clinic-b-old" };
+	const struct sig_window w = { NOW, WINDOW, WINDOW };
+	char sig[SIG_HEX_LEN + 4];
+	size_t matched;
+
+	for (size_t i = 0; i < 3; i++) {
+		matched = 99;
+		zoom_sig(list[i], NOW_S, B(seed_body), sig);
+		CHECK(sig_verify(list, 3, NOW_S, sig, B(seed_body), &w,
+		    &matched, NULL) == SIG_OK);
+		CHECK_INT(matched, i);
+	}
+	matched = 99;
+	zoom_sig("nobody", NOW_S, B(seed_body), sig);
+	CHECK(sig_verify(list, 3, NOW_S, sig, B(seed_body), &w, &matched,
+	    NULL) == SIG_MISMATCH);
+	CHECK_INT(matched, 99);
+}
+
 /* The age check comes before the MAC: an expired header is expired even
  * when its signature is garbage-but-well-formed. */
 static void
@@ -669,6 +730,8 @@ main(void)
 	RUN(sig_verify_should_reject_malformed_timestamp);
 	RUN(sig_verify_should_accept_19_digit_timestamp_without_window);
 	RUN(sig_verify_should_enforce_window_both_ways);
+	RUN(sig_verify_should_bound_past_and_future_separately);
+	RUN(sig_verify_should_name_the_secret_that_verified);
 	RUN(sig_verify_should_report_expiry_before_mismatch);
 	RUN(sig_verify_should_skip_age_check_when_window_is_zero);
 	RUN(sig_verify_should_reject_millisecond_timestamp);
