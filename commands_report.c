@@ -130,51 +130,77 @@ print_ledger_row(void *arg, const struct ledger_entry *e)
 	return 0;
 }
 
-/* Options of a listing command: --since, --until, --format and those in
- * extra ("request-id", "meeting", ...), into q and *format. */
+/* The options of the listing commands; each takes those in its mask. */
+enum { OPT_SINCE = 1, OPT_UNTIL = 2, OPT_FORMAT = 4, OPT_LIMIT = 8,
+	OPT_REQUEST_ID = 16, OPT_MEETING = 32, OPT_OPEN = 64, OPT_NO_REFRESH = 128 };
+
 struct list_opts {
 	long long since_ms, until_ms;
 	enum tab_format format;
 	const char *request_id, *meeting_id;
 	int limit;
+	long long open_longer_than_ms;
+	bool no_refresh;
 };
 
+/* One option's value into o.  0, or -1 after a message. */
 static int
-parse_list_opts(const char *cmd, int argc, char **argv, struct list_opts *o)
+take_option(const char *cmd, int c, const char *arg, struct list_opts *o)
 {
-	static const struct option opts[] = {
-		{ "since", required_argument, NULL, 's' },
-		{ "until", required_argument, NULL, 'u' },
-		{ "request-id", required_argument, NULL, 'r' },
-		{ "meeting", required_argument, NULL, 'm' },
-		{ "format", required_argument, NULL, 'f' },
-		{ "limit", required_argument, NULL, 'l' },
-		{ NULL, 0, NULL, 0 }
+	switch (c) {
+	case OPT_SINCE:
+	case OPT_UNTIL:
+		return parse_when(cmd, c == OPT_SINCE ? "--since" : "--until",
+		    arg, c == OPT_SINCE ? &o->since_ms : &o->until_ms);
+	case OPT_REQUEST_ID: o->request_id = arg; return 0;
+	case OPT_MEETING: o->meeting_id = arg; return 0;
+	case OPT_LIMIT: o->limit = atoi(arg); return 0;
+	case OPT_NO_REFRESH: o->no_refresh = true; return 0;
+	case OPT_FORMAT:
+		if (tab_parse_format(arg, &o->format) == 0)
+			return 0;
+		fprintf(stderr, "zoom_events: %s: --format is table, csv or "
+		    "json\n", cmd);
+		return -1;
+	case OPT_OPEN:
+		if (cmd_parse_duration(arg, &o->open_longer_than_ms) == 0 &&
+		    o->open_longer_than_ms > 0)
+			return 0;
+		fprintf(stderr, "zoom_events: %s: --open-longer-than takes a "
+		    "duration: 90s, 5m, 2h, 1d\n", cmd);
+		return -1;
+	default:
+		return -1;
+	}
+}
+
+/* argv[1..argc) as the options in mask, into o.  0, or -1. */
+static int
+parse_list_opts(const char *cmd, int argc, char **argv, int mask,
+    struct list_opts *o)
+{
+	static const struct option all[] = {
+		{ "since", required_argument, NULL, OPT_SINCE },
+		{ "until", required_argument, NULL, OPT_UNTIL },
+		{ "format", required_argument, NULL, OPT_FORMAT },
+		{ "limit", required_argument, NULL, OPT_LIMIT },
+		{ "request-id", required_argument, NULL, OPT_REQUEST_ID },
+		{ "meeting", required_argument, NULL, OPT_MEETING },
+		{ "open-longer-than", required_argument, NULL, OPT_OPEN },
+		{ "no-refresh", no_argument, NULL, OPT_NO_REFRESH },
 	};
+	struct option opts[sizeof(all) / sizeof(all[0]) + 1];
+	size_t n = 0;
 	int c;
 
+	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
+		if (mask & all[i].val)
+			opts[n++] = all[i];
+	memset(&opts[n], 0, sizeof(opts[n]));
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		switch (c) {
-		case 's':
-		case 'u':
-			if (parse_when(cmd, c == 's' ? "--since" : "--until",
-			    optarg, c == 's' ? &o->since_ms : &o->until_ms) != 0)
-				return -1;
-			break;
-		case 'r': o->request_id = optarg; break;
-		case 'm': o->meeting_id = optarg; break;
-		case 'l': o->limit = atoi(optarg); break;
-		case 'f':
-			if (tab_parse_format(optarg, &o->format) == 0)
-				break;
-			fprintf(stderr, "zoom_events: %s: --format is table, "
-			    "csv or json\n", cmd);
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1)
+		if (c == '?' || take_option(cmd, c, optarg, o) != 0)
 			return -1;
-		default:
-			return -1;
-		}
-	}
 	if (optind != argc) {
 		fprintf(stderr, "zoom_events: %s: unexpected \"%s\"\n", cmd,
 		    argv[optind]);
@@ -193,7 +219,8 @@ cmd_deliveries(const struct config *cfg, int argc, char **argv)
 	struct tab t;
 	int rows;
 
-	if (parse_list_opts("deliveries", argc, argv, &o) != 0)
+	if (parse_list_opts("deliveries", argc, argv, OPT_SINCE | OPT_UNTIL |
+	    OPT_FORMAT | OPT_LIMIT | OPT_REQUEST_ID | OPT_MEETING, &o) != 0)
 		return 2;
 	q = (struct ledger_query){ o.since_ms, o.until_ms, o.request_id,
 		o.meeting_id, o.limit };
@@ -275,77 +302,31 @@ print_visit(void *arg, const struct visit_row *v)
 	return 0;
 }
 
-/* report visits [--since T] [--until T] [--open-longer-than D]
- * [--format F] [--no-refresh] */
-static int
-parse_report_opts(int argc, char **argv, struct list_opts *o,
-    struct visit_query *q, bool *refresh)
-{
-	static const struct option opts[] = {
-		{ "since", required_argument, NULL, 's' },
-		{ "until", required_argument, NULL, 'u' },
-		{ "open-longer-than", required_argument, NULL, 'o' },
-		{ "format", required_argument, NULL, 'f' },
-		{ "limit", required_argument, NULL, 'l' },
-		{ "no-refresh", no_argument, NULL, 'n' },
-		{ NULL, 0, NULL, 0 }
-	};
-	int c;
-
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		switch (c) {
-		case 's':
-		case 'u':
-			if (parse_when("report", c == 's' ? "--since" :
-			    "--until", optarg, c == 's' ? &q->since_ms :
-			    &q->until_ms) != 0)
-				return -1;
-			break;
-		case 'o':
-			if (cmd_parse_duration(optarg, &q->open_longer_than_ms) ==
-			    0 && q->open_longer_than_ms > 0)
-				break;
-			fprintf(stderr, "zoom_events: report: "
-			    "--open-longer-than takes a duration: 90s, 5m, 2h, "
-			    "1d\n");
-			return -1;
-		case 'f':
-			if (tab_parse_format(optarg, &o->format) == 0)
-				break;
-			fprintf(stderr, "zoom_events: report: --format is "
-			    "table, csv or json\n");
-			return -1;
-		case 'l': q->limit = atoi(optarg); break;
-		case 'n': *refresh = false; break;
-		default: return -1;
-		}
-	}
-	return optind == argc ? 0 : -1;
-}
-
 int
 cmd_report(const struct config *cfg, int argc, char **argv)
 {
 	struct list_opts o = { .format = TAB_TABLE };
-	struct visit_query q = { 0 };
+	struct visit_query q;
 	struct visits_refresh_result r;
 	struct ingest *in;
 	struct tab t;
-	bool refresh = true;
 	int rows;
 
 	if (argc < 2 || strcmp(argv[1], "visits") != 0 ||
-	    parse_report_opts(argc - 1, argv + 1, &o, &q, &refresh) != 0) {
+	    parse_list_opts("report", argc - 1, argv + 1, OPT_SINCE |
+	    OPT_UNTIL | OPT_FORMAT | OPT_LIMIT | OPT_OPEN | OPT_NO_REFRESH,
+	    &o) != 0) {
 		fprintf(stderr, "usage: zoom_events report visits [--since T] "
 		    "[--until T] [--open-longer-than DURATION] [--format "
 		    "table|csv|json] [--no-refresh]\n");
 		return 2;
 	}
+	q = (struct visit_query){ o.since_ms, o.until_ms,
+		o.open_longer_than_ms, o.limit };
 	in = ingest_new(cfg);
 	/* The report is current: the visits touched since the last refresh
 	 * are computed first. */
-	if (refresh && ingest_visits_refresh(in, false, &r) != 0) {
+	if (!o.no_refresh && ingest_visits_refresh(in, false, &r) != 0) {
 		ingest_free(in);
 		return 1;
 	}
@@ -432,7 +413,8 @@ cmd_audit(const struct config *cfg, int argc, char **argv)
 	struct tab t;
 	int rows;
 
-	if (parse_list_opts("audit", argc, argv, &o) != 0)
+	if (parse_list_opts("audit", argc, argv, OPT_SINCE | OPT_FORMAT |
+	    OPT_LIMIT, &o) != 0)
 		return 2;
 	in = ingest_new(cfg);
 	tab_begin(&t, o.format, stdout, audit_cols,

@@ -46,6 +46,15 @@ int ingest_connect_locked(struct ingest *in);
  * go on.  The caller holds db_mu. */
 void ingest_after_failure(struct ingest *in);
 
+/*
+ * A read for a command: under db_mu, connected, store_query() with row()
+ * per row, then the read transaction ended.  Logs "cannot read <what>" on
+ * failure.  The number of rows, or -1.
+ */
+int ingest_read(struct ingest *in, const char *what, const char *sql,
+    const struct store_val *p, size_t np, struct store_col *c, size_t nc,
+    int (*row)(void *arg, struct store_col *c, size_t n), void *arg);
+
 /* Visits open now, and those of them that started more than
  * visit_open_alert_s ago (the watchdog's gauge); the caller holds db_mu
  * and is connected.  0 or -1. */

@@ -302,14 +302,23 @@ ingest_ledger(struct ingest *in, const struct ledger_query *q,
 		[7] = { .type = STORE_INT }, [8] = { .type = STORE_INT },
 		[9] = { .type = STORE_INT }, [10] = { .type = STORE_INT },
 	};
+
+	return ingest_read(in, "the ledger", ledger_sql, p,
+	    sizeof(p) / sizeof(p[0]), c, 11, each_ledger_row, &w);
+}
+
+int
+ingest_read(struct ingest *in, const char *what, const char *sql,
+    const struct store_val *p, size_t np, struct store_col *c, size_t nc,
+    int (*row)(void *arg, struct store_col *c, size_t n), void *arg)
+{
 	int rows;
 
 	pthread_mutex_lock(&in->db_mu);
 	rows = ingest_connect_locked(in) != 0 ? -1 :
-	    store_query(in->store, ledger_sql, p, sizeof(p) / sizeof(p[0]), c,
-	    11, each_ledger_row, &w);
+	    store_query(in->store, sql, p, np, c, nc, row, arg);
 	if (rows < 0)
-		log_warnx("cannot read the ledger: %s", store_errmsg(in->store));
+		log_warnx("cannot read %s: %s", what, store_errmsg(in->store));
 	store_rollback(in->store);
 	pthread_mutex_unlock(&in->db_mu);
 	return rows;

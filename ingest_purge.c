@@ -315,15 +315,7 @@ ingest_audit_list(struct ingest *in, long long since_ms, int limit,
 		[6] = { STORE_STR, 0, w.e.detail, sizeof(w.e.detail), 0, false },
 		[7] = { .type = STORE_INT },
 	};
-	int rows;
 
-	pthread_mutex_lock(&in->db_mu);
-	rows = ingest_connect_locked(in) != 0 ? -1 :
-	    store_query(in->store, audit_list_sql, p, 2, c, 8, each_audit, &w);
-	if (rows < 0)
-		log_warnx("cannot read the audit trail: %s",
-		    store_errmsg(in->store));
-	store_rollback(in->store);
-	pthread_mutex_unlock(&in->db_mu);
-	return rows;
+	return ingest_read(in, "the audit trail", audit_list_sql, p, 2, c, 8,
+	    each_audit, &w);
 }

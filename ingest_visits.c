@@ -600,7 +600,6 @@ ingest_visits(struct ingest *in, const struct visit_query *q,
 		STORE_I(q->limit > 0 ? q->limit : 0x7fffffffffffffffLL),
 	};
 	struct store_col c[17];
-	int rows;
 
 	memset(c, 0, sizeof(c));
 	c[0] = (struct store_col){ STORE_STR, 0, w.v.visit_uuid,
@@ -611,15 +610,8 @@ ingest_visits(struct ingest *in, const struct visit_query *q,
 		sizeof(w.v.status), 0, false };
 	for (int i = 3; i < 17; i++)
 		c[i].type = STORE_INT;
-	pthread_mutex_lock(&in->db_mu);
-	rows = ingest_connect_locked(in) != 0 ? -1 :
-	    store_query(in->store, report_sql, p, sizeof(p) / sizeof(p[0]), c,
-	    17, each_visit, &w);
-	if (rows < 0)
-		log_warnx("cannot read visits: %s", store_errmsg(in->store));
-	store_rollback(in->store);
-	pthread_mutex_unlock(&in->db_mu);
-	return rows;
+	return ingest_read(in, "visits", report_sql, p,
+	    sizeof(p) / sizeof(p[0]), c, 17, each_visit, &w);
 }
 
 static const char open_sql[] =

@@ -154,6 +154,7 @@ child(const struct config *cfg, enum mode mode, int idx, int procs,
 		double t0, t1;
 		size_t len;
 		int added;
+		long long id;
 
 		double ta, tb, tc;
 
@@ -169,7 +170,7 @@ child(const struct config *cfg, enum mode mode, int idx, int procs,
 			break;
 		}
 		ta = now_s();
-		if (store_insert_event(st, &ev, &added) != 0)
+		if (store_insert_event(st, &ev, &added, &id) != 0)
 			goto fail;
 		stats_for_outcome(added ? OUTCOME_INSERTED : OUTCOME_DUPLICATE,
 		    false, &delta);

@@ -32,10 +32,10 @@ $(BENCH_DIR)/fcgi_noop: bench/fcgi_noop.c | $(BENCH_DIR)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(LDFLAGS) -lfcgi
 $(BENCH_DIR)/db_direct: bench/db_direct.c bench/bench_event.h \
 	$(BUILD)/store.o $(BUILD)/stats.o $(BUILD)/normalize.o \
-	$(BUILD)/config.o $(BUILD)/log.o | $(BENCH_DIR)
+	$(BUILD)/config.o $(BUILD)/log.o $(BUILD)/seal.o | $(BENCH_DIR)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(BUILD)/store.o $(BUILD)/stats.o \
 		$(BUILD)/normalize.o $(BUILD)/config.o $(BUILD)/log.o \
-		$(LDFLAGS) $(LDLIBS)
+		$(BUILD)/seal.o $(LDFLAGS) $(LDLIBS)
 
 bench-build: $(BENCH_BINS)
 

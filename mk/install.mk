@@ -11,7 +11,8 @@
 #   $(SYSCONFDIR)/zoom_events/                    0750
 #   $(SYSCONFDIR)/zoom_events/Config.toml.example       0600
 #   $(SYSCONFDIR)/zoom_events/zoom-events.env.example   0600
-#   $(SYSTEMDUNITDIR)/zoom-events{,-drain}.service, .socket, .timer  0644
+#   $(SYSTEMDUNITDIR)/zoom-events{,-drain,-visits,-purge}.service, .socket,
+#                                                 .timer  0644
 #
 # The unit files name /usr/sbin/zoom_events and /etc/zoom_events; they are
 # rewritten for the SBINDIR and SYSCONFDIR given.  Nothing here creates
@@ -29,7 +30,9 @@ SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
 INSTALL        ?= install
 
 UNITS := deploy/systemd/zoom-events.service deploy/systemd/zoom-events.socket \
-	deploy/systemd/zoom-events-drain.service deploy/systemd/zoom-events-drain.timer
+	deploy/systemd/zoom-events-drain.service deploy/systemd/zoom-events-drain.timer \
+	deploy/systemd/zoom-events-visits.service deploy/systemd/zoom-events-visits.timer \
+	deploy/systemd/zoom-events-purge.service deploy/systemd/zoom-events-purge.timer
 WEB_CONFS := deploy/nginx/zoom_events.conf deploy/nginx/zoom_events_locations.conf \
 	deploy/lighttpd/zoom_events.conf
 SQL_FILES := $(wildcard sql/*.sql)

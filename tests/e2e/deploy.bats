@@ -26,7 +26,8 @@ setup_file() {
     DEB_ARCH=$(dpkg --print-architecture)
     UPSTREAM_VERSION=$(sed -n 's/^VERSION *:= *//p' "$ZE_ROOT/Makefile")
     export DEB=$ZE_ROOT/build/zoom-events_${DEB_VERSION}_$DEB_ARCH.deb
-    export UNITS="zoom-events.service zoom-events.socket zoom-events-drain.service zoom-events-drain.timer"
+    export UNITS="zoom-events.service zoom-events.socket zoom-events-drain.service zoom-events-drain.timer
+        zoom-events-visits.service zoom-events-visits.timer zoom-events-purge.service zoom-events-purge.timer"
 }
 
 teardown_file() {
@@ -175,10 +176,11 @@ toml_set() {
     ze_eq "$output" ""
 }
 
-@test "both services run as zoom-events, hardened alike (systemd-analyze security)" {
+@test "every service runs as zoom-events, hardened alike (systemd-analyze security)" {
     need systemd-analyze
     local dir=$ZE_ROOT/deploy/systemd
-    for u in zoom-events.service zoom-events-drain.service; do
+    for u in zoom-events.service zoom-events-drain.service zoom-events-visits.service \
+        zoom-events-purge.service; do
         run systemd-analyze security --offline=yes --no-pager "$dir/$u"
         [ "$status" -eq 0 ]
         level=$(printf '%s\n' "$output" | sed -n 's/.*Overall exposure level for .*: \([0-9.]*\) .*/\1/p')
@@ -197,9 +199,11 @@ toml_set() {
             grep -qxF "$want" "$dir/$u" || { echo "$u lacks $want"; return 1; }
         done
     done
-    # One hardening block, the same in both.
-    diff <(sed -n '/^# Hardening/,/^$/p' "$dir/zoom-events.service" | sed '1d;/^$/d') \
-        <(sed -n '/^# Hardening/,/^$/p' "$dir/zoom-events-drain.service" | sed '1d;/^$/d')
+    # One hardening block, the same in all.
+    for u in zoom-events-drain.service zoom-events-visits.service zoom-events-purge.service; do
+        diff <(sed -n '/^# Hardening/,/^$/p' "$dir/zoom-events.service" | sed '1d;/^$/d') \
+            <(sed -n '/^# Hardening/,/^$/p' "$dir/$u" | sed '1d;/^$/d')
+    done
 }
 
 @test "service, socket unit, nginx and lighttpd agree on the socket; reload is SIGHUP" {
@@ -215,6 +219,11 @@ toml_set() {
     ze_eq "$(unit_values "$ZE_ROOT/deploy/systemd/zoom-events-drain.service" ExecStart)" \
         "/usr/sbin/zoom_events drain"
     ze_eq "$(unit_values "$ZE_ROOT/deploy/systemd/zoom-events-drain.timer" OnCalendar)" minutely
+    ze_eq "$(unit_values "$ZE_ROOT/deploy/systemd/zoom-events-visits.service" ExecStart)" \
+        "/usr/sbin/zoom_events visits refresh"
+    ze_eq "$(unit_values "$ZE_ROOT/deploy/systemd/zoom-events-visits.timer" OnCalendar)" minutely
+    ze_eq "$(unit_values "$ZE_ROOT/deploy/systemd/zoom-events-purge.service" ExecStart)" \
+        "/usr/sbin/zoom_events purge"
 }
 
 @test "socket activation: the service's ExecStart serves on the socket systemd passes" {
@@ -257,6 +266,10 @@ toml_set() {
 600 ./etc/zoom_events/zoom-events.env.example
 644 ./usr/lib/systemd/system/zoom-events-drain.service
 644 ./usr/lib/systemd/system/zoom-events-drain.timer
+644 ./usr/lib/systemd/system/zoom-events-purge.service
+644 ./usr/lib/systemd/system/zoom-events-purge.timer
+644 ./usr/lib/systemd/system/zoom-events-visits.service
+644 ./usr/lib/systemd/system/zoom-events-visits.timer
 644 ./usr/lib/systemd/system/zoom-events.service
 644 ./usr/lib/systemd/system/zoom-events.socket
 755 ./usr/sbin/zoom_events
@@ -268,6 +281,10 @@ $(cd "$ZE_ROOT" && for f in deploy/*.md; do [ -e "$f" ] && echo "644 ./usr/share
 644 ./usr/share/zoom_events/deploy/nginx/zoom_events_locations.conf
 644 ./usr/share/zoom_events/deploy/systemd/zoom-events-drain.service
 644 ./usr/share/zoom_events/deploy/systemd/zoom-events-drain.timer
+644 ./usr/share/zoom_events/deploy/systemd/zoom-events-purge.service
+644 ./usr/share/zoom_events/deploy/systemd/zoom-events-purge.timer
+644 ./usr/share/zoom_events/deploy/systemd/zoom-events-visits.service
+644 ./usr/share/zoom_events/deploy/systemd/zoom-events-visits.timer
 644 ./usr/share/zoom_events/deploy/systemd/zoom-events.service
 644 ./usr/share/zoom_events/deploy/systemd/zoom-events.socket
 644 ./usr/share/zoom_events/deploy/zoom-events.env.example
