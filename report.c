@@ -34,7 +34,7 @@ health_host(struct outbuf *ob, const struct metrics_snapshot *m)
 	for (int i = 0; i < m->nlabels; i++) {
 		outbuf_str(ob, i ? "," : "");
 		outbuf_json_str(ob, m->labels[i].name);
-		outbuf_printf(ob, ":{\"deliveries\":%llu,\"rejected_auth\":"
+		outbuf_printf(ob, ":{\"deliveries\":%llu,\"auth_failures\":"
 		    "%llu}", (unsigned long long)m->labels[i].deliveries,
 		    (unsigned long long)m->labels[i].auth_failures);
 	}

@@ -216,12 +216,19 @@ check_acked() {
 }
 
 @test "dead letter: a signed event without a meeting id is kept with its reason and raw body" {
-    body='{"event":"meeting.participant_joined","event_ts":1700000010000,"payload":{"object":{"uuid":"dl-uuid","participant":{"user_id":"u-dl"}}}}'
+    # (Since issue 11 a meeting.* event without object.id is stored with
+    # its uuid, as Zoom's participant_joined may come; other events
+    # without one are still dead letters.)
+    body='{"event":"recording.transcript_completed","event_ts":1700000010000,"payload":{"object":{"uuid":"dl-uuid","participant":{"user_id":"u-dl"}}}}'
     ze_post "$BASE/zoom_events/events" "$body"
     ze_eq "$HTTP_STATUS" 202
     row=$(ze_sql "SELECT reason, event_name, CAST(raw AS CHAR) FROM zoom_rejected_events WHERE raw = '$body'")
-    ze_eq "$row" "$(printf 'not_meeting_event\tmeeting.participant_joined\t%s' "$body")"
+    ze_eq "$row" "$(printf 'not_meeting_event\trecording.transcript_completed\t%s' "$body")"
     ze_eq "$(ze_count zoom_visit_events "visit_uuid = 'dl-uuid'")" 0
+    body='{"event":"meeting.participant_joined","event_ts":1700000010000,"payload":{"object":{"uuid":"dl-uuid2","participant":{"user_id":"u-dl"}}}}'
+    ze_post "$BASE/zoom_events/events" "$body"
+    ze_eq "$HTTP_STATUS" 202
+    ze_eq "$(ze_count zoom_visit_events "visit_uuid = 'dl-uuid2' AND meeting_id = ''")" 1
 }
 
 @test "replay-rejected moves a dead letter once it normalizes" {

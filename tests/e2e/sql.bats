@@ -25,7 +25,7 @@ zoom_visits_refresh'
 
 tables_of() {
     ze_db_sql "$DBDIR" -N -B -e "SELECT table_name FROM information_schema.tables
-        WHERE table_schema = '$1' AND table_type = 'BASE TABLE' ORDER BY table_name"
+        WHERE table_schema = '$1' AND table_type = 'BASE TABLE'" | LC_ALL=C sort
 }
 
 # The definition of every table of database $1, for comparison.

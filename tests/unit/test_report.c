@@ -231,6 +231,130 @@ metrics_should_report_overflow_instead_of_cutting(void)
 	CHECK(render_metrics(&h, NULL, NULL, sizeof(buf)) != NULL);
 }
 
+/* A host snapshot with two labels and the unknown bucket. */
+static struct metrics_snapshot
+host_with_labels(void)
+{
+	struct metrics_snapshot m;
+
+	memset(&m, 0, sizeof(m));
+	m.nlabels = 3;
+	snprintf(m.labels[0].name, sizeof(m.labels[0].name), "clinic_a");
+	m.labels[0].deliveries = 7;
+	m.labels[0].auth_failures = 1;
+	m.labels[0].last_validation_s = 1700000000;
+	snprintf(m.labels[1].name, sizeof(m.labels[1].name), "clinic_b");
+	m.labels[1].deliveries = 3;
+	snprintf(m.labels[2].name, sizeof(m.labels[2].name), "unknown");
+	m.labels[2].auth_failures = 4;
+	m.last_delivery_s = 1700000100;
+	m.sig_age[0] = 2;
+	m.sig_age[6] = 1;               /* <= 1800 s */
+	m.sig_age_count = 3;
+	m.sig_age_sum = 1500.5;
+	m.batch[2] = 5;                 /* <= 4 */
+	m.batch_count = 5;
+	m.batch_sum = 17;
+	m.workers = 2;
+	return m;
+}
+
+static void
+health_should_count_401s_per_host_and_label(void)
+{
+	struct health h = health_up();
+	struct metrics_snapshot m = host_with_labels();
+	struct report r = { .health = &h, .host = &m, .version = "9",
+		.worker = 1 };
+	struct outbuf ob;
+
+	outbuf_init(&ob, buf, sizeof(buf));
+	report_health(&ob, &r);
+	CHECK(outbuf_ok(&ob));
+	/* The total once, top level, so that old readers find it. */
+	CHECK_CONTAINS(buf, ",\"rejected_auth\":5,\"labels\":{");
+	CHECK(strstr(strstr(buf, "\"rejected_auth\"") + 1,
+	    "\"rejected_auth\"") == NULL);
+	CHECK_CONTAINS(buf, "\"clinic_a\":{\"deliveries\":7,"
+	    "\"auth_failures\":1}");
+	CHECK_CONTAINS(buf, "\"unknown\":{\"deliveries\":0,"
+	    "\"auth_failures\":4}}");
+}
+
+static void
+public_health_should_say_status_only(void)
+{
+	struct health h = health_up();
+	struct metrics_snapshot m = host_with_labels();
+	struct report r = { .health = &h, .host = &m, .version = "9",
+		.worker = 1 };
+	struct outbuf ob;
+
+	outbuf_init(&ob, buf, sizeof(buf));
+	report_health_public(&ob, &r);
+	CHECK_STR(buf, "{\"status\":\"ok\",\"db\":\"up\"}");
+	h.counters_valid = false;
+	outbuf_init(&ob, buf, sizeof(buf));
+	report_health_public(&ob, &r);
+	CHECK_STR(buf, "{\"status\":\"ok\",\"db\":\"down\"}");
+}
+
+static void
+metrics_should_render_labels_deliveries_and_visits(void)
+{
+	struct health h = health_up();
+	struct metrics_snapshot m = host_with_labels();
+	struct report r = { .health = &h, .host = &m, .version = "9",
+		.worker = 1, .now_ms = 1700000600000LL };
+	struct outbuf ob;
+
+	h.spool_oldest_ms = 1700000000000LL;
+	h.visits_valid = true;
+	h.visits_open = 4;
+	h.visits_overdue = 1;
+	outbuf_init(&ob, buf, sizeof(buf));
+	report_metrics(&ob, &r);
+	CHECK(outbuf_ok(&ob));
+	CHECK_CONTAINS(buf, "zoom_events_deliveries_total{label=\"clinic_a\"} "
+	    "7\n");
+	CHECK_CONTAINS(buf, "zoom_events_deliveries_total{label=\"clinic_b\"} "
+	    "3\n");
+	CHECK_CONTAINS(buf, "zoom_events_signature_failures_total{label="
+	    "\"unknown\"} 4\n");
+	CHECK_CONTAINS(buf, "zoom_events_rejected_auth_total 5\n");
+	CHECK_CONTAINS(buf, "zoom_events_last_url_validation_timestamp_seconds"
+	    "{label=\"clinic_a\"} 1700000000\n");
+	/* Only labels that had a validation. */
+	CHECK(strstr(buf, "validation_timestamp_seconds{label=\"clinic_b\"}")
+	    == NULL);
+	CHECK_CONTAINS(buf, "zoom_events_last_delivery_timestamp_seconds "
+	    "1700000100\n");
+	CHECK_CONTAINS(buf, "zoom_events_signature_age_seconds_bucket"
+	    "{le=\"1\"} 2\n");
+	CHECK_CONTAINS(buf, "zoom_events_signature_age_seconds_bucket"
+	    "{le=\"1800\"} 3\n");
+	CHECK_CONTAINS(buf, "zoom_events_signature_age_seconds_bucket"
+	    "{le=\"+Inf\"} 3\n");
+	CHECK_CONTAINS(buf, "zoom_events_signature_age_seconds_sum 1500.500\n");
+	CHECK_CONTAINS(buf, "zoom_events_delivery_lag_seconds_count 0\n");
+	CHECK_CONTAINS(buf, "zoom_events_commit_batch_size_bucket{le=\"2\"} "
+	    "0\n");
+	CHECK_CONTAINS(buf, "zoom_events_commit_batch_size_bucket{le=\"4\"} "
+	    "5\n");
+	CHECK_CONTAINS(buf, "zoom_events_commit_batch_size_sum 17.000\n");
+	CHECK_CONTAINS(buf, "zoom_events_spool_oldest_age_seconds 600\n");
+	CHECK_CONTAINS(buf, "zoom_events_visits_open 4\n");
+	CHECK_CONTAINS(buf, "zoom_events_visits_open_overdue 1\n");
+	/* Every family has its HELP and TYPE. */
+	for (const char *p = buf; (p = strstr(p, "\n# TYPE ")) != NULL; p++) {
+		char name[128];
+
+		if (sscanf(p, "\n# TYPE %127s", name) != 1)
+			break;
+		CHECKF(strstr(buf, name) < p, "no HELP before TYPE of %s", name);
+	}
+}
+
 static void
 outbuf_should_stay_failed_after_an_overflow(void)
 {
@@ -278,6 +402,9 @@ main(void)
 	RUN(metrics_should_escape_dead_letter_reasons);
 	RUN(metrics_should_render_cumulative_histograms);
 	RUN(metrics_should_report_overflow_instead_of_cutting);
+	RUN(health_should_count_401s_per_host_and_label);
+	RUN(public_health_should_say_status_only);
+	RUN(metrics_should_render_labels_deliveries_and_visits);
 	RUN(outbuf_should_stay_failed_after_an_overflow);
 	RUN(outbuf_should_escape_json_strings);
 	return unit_report("test_report");
