@@ -45,8 +45,11 @@ ze_db_start() {
     mkdir -p "$dir"
     dir=$(cd "$dir" && pwd)
     user=$(id -un)
+    # A private tmpdir: installs running at once share /tmp otherwise, and
+    # their temporary tables collide.
+    mkdir -p "$dir/tmp"
     if [ ! -d "$dir/data/mysql" ]; then
-        mariadb-install-db --no-defaults --datadir="$dir/data" \
+        mariadb-install-db --no-defaults --datadir="$dir/data" --tmpdir="$dir/tmp" \
             --user="$user" --auth-root-authentication-method=normal \
             --skip-test-db >"$dir/install.log" 2>&1 || {
             cat "$dir/install.log" >&2
@@ -61,7 +64,8 @@ ze_db_start() {
     # death when a test kills it).
     # shellcheck disable=SC2086
     (
-        mariadbd --no-defaults --datadir="$dir/data" --socket="$dir/mysqld.sock" \
+        mariadbd --no-defaults --datadir="$dir/data" --tmpdir="$dir/tmp" \
+            --socket="$dir/mysqld.sock" \
             "${net[@]}" --pid-file="$dir/mysqld.pid" --log-error="$dir/error.log" \
             --user="$user" --skip-name-resolve --innodb-buffer-pool-size=64M \
             --max-connections=500 --character-set-server=utf8mb4 \
