@@ -93,7 +93,7 @@ spool_cycle() {
     before=$(bench_sql "SELECT COUNT(*) FROM zoom_visit_events")
     ze_db_kill "$BW/db"
     send event "$n" "$c"
-    spooled=$(cat "$BW"/spool/*.spool 2>/dev/null | grep -a -o ZESPOOL1 | wc -l)
+    spooled=$(cat "$BW"/spool/*.spool 2>/dev/null | grep -a -o -E 'ZESPOOL[12]' | wc -l)
     bench_db_start
     # Any request (here: health) lets a worker drain; each pass replays 500
     # records, so keep asking until the spool is empty (at most ~2 min).

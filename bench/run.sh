@@ -617,7 +617,7 @@ run_line() {
         fi
         ;;
     spool)
-        rows=$(cat "$BW"/spool/*.spool 2>/dev/null | grep -a -o ZESPOOL1 | wc -l)
+        rows=$(cat "$BW"/spool/*.spool 2>/dev/null | grep -a -o -E 'ZESPOOL[12]' | wc -l)
         logged=$(grep -c 'status=202 .*outcome=spooled' "$ZOOM_EVENTS_LOG")
         wrk2xx=$((requests - non2xx))
         inflight=$(( $(bench_kv "$raw" sent) - requests ))

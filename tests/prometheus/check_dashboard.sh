@@ -4,8 +4,10 @@
 #
 #   tests/prometheus/check_dashboard.sh NAMES [DASHBOARD [RULES]]
 #
-# NAMES: the metric names the service exports, one per line, histograms by
-# their base name (as in the "# TYPE" lines of /zoom_events/metrics).
+# NAMES: the metric families the service exports, one per line,
+# histograms by their base name (as in the "# TYPE" lines of
+# /zoom_events/metrics; tests/e2e/alerts.bats lists the families that have
+# samples, tests/prometheus/metric_names.txt is a copy to try by hand).
 # DASHBOARD defaults to deploy/grafana/zoom_events.json, RULES to
 # deploy/prometheus/zoom_events.rules.yml.
 #
