@@ -285,8 +285,8 @@ report_metrics(struct outbuf *ob, const struct report *r)
 	family(ob, "zoom_events_db_up", "gauge", "Whether this worker reached "
 	    "its database for this scrape.");
 	outbuf_printf(ob, "zoom_events_db_up %d\n", h->db_up);
-	family(ob, "zoom_events_db_synced", "gauge", "1 unless the database is "
-	    "a Galera node that is not Synced.");
+	family(ob, "zoom_events_db_synced", "gauge", "1 when this worker's "
+	    "database is up and, on Galera, Synced.");
 	outbuf_printf(ob, "zoom_events_db_synced %d\n", report_db_ok(h));
 	if (h->spool_pending >= 0) {
 		family(ob, "zoom_events_spool_pending", "gauge", "Deliveries "

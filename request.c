@@ -420,6 +420,28 @@ is_public(const struct request *rq)
 	    strncmp(addr, "unix:", 5) != 0;
 }
 
+/*
+ * Only the labels of this worker's configuration, and "unknown": a label
+ * retired from the configuration keeps its numbers in the host's file,
+ * but its series must not stay in the metrics (an alert on it could never
+ * clear).
+ */
+static void
+configured_labels(const struct config *cfg, struct metrics_snapshot *m)
+{
+	int k = 0;
+
+	for (int i = 0; i < m->nlabels; i++) {
+		bool keep = strcmp(m->labels[i].name, "unknown") == 0;
+
+		for (size_t j = 0; j < cfg->nsecrets && !keep; j++)
+			keep = strcmp(m->labels[i].name, cfg->labels[j]) == 0;
+		if (keep)
+			m->labels[k++] = m->labels[i];
+	}
+	m->nlabels = k;
+}
+
 static void
 handle_health(struct request *rq)
 {
@@ -435,6 +457,7 @@ handle_health(struct request *rq)
 		return;
 	ingest_health(rq->w->in, &h);
 	metrics_snapshot(&host);
+	configured_labels(rq->w->cfg, &host);
 	/* Replay at once only when the snapshot saw something to replay: a
 	 * look at the spool directory on every check costs ~10 system calls
 	 * (the once-a-second check after any request still runs). */
@@ -477,6 +500,7 @@ handle_metrics(struct request *rq)
 	__atomic_store_n(&rq->w->drain_now, h.db_up, __ATOMIC_RELAXED);
 	ingest_reasons(rq->w->in, &reasons);
 	metrics_snapshot(&host);
+	configured_labels(rq->w->cfg, &host);
 	outbuf_init(&body, buf, sizeof(buf));
 	report_metrics(&body, &r);
 	if (!outbuf_ok(&body)) {

@@ -11,7 +11,7 @@ mariadb-server mariadb-client spawn-fcgi nginx-light lighttpd
 bats clang libclang-rt-14-dev cppcheck wrk galera-4 rsync iproute2
 prometheus systemd dpkg-dev debhelper fakeroot man-db groff-base
 valgrind procps psmisc socat adduser perl
-linux-perf strace"
+linux-perf strace python3 prometheus-alertmanager"
 
 missing=""
 for p in $PKGS; do

@@ -147,7 +147,20 @@ run_fuzz() {
         make -s fuzz FUZZ_SECS="${FUZZ_SECS:-60}"
 }
 
+# The shipped Prometheus, Alertmanager and Grafana files (issue 15); the
+# alerts firing against the real service are tests/e2e/alerts.bats.
+run_alert_checks() {
+    step "promtool check config" promtool check config deploy/prometheus/prometheus.yml
+    step "promtool check rules" promtool check rules deploy/prometheus/zoom_events.rules.yml
+    step "promtool test rules (every alert, both ways)" promtool test rules \
+        tests/prometheus/rules_test.yml tests/prometheus/rules_test_hourly.yml
+    step "dashboard: valid JSON, only exported metrics" \
+        tests/prometheus/check_dashboard.sh tests/prometheus/metric_names.txt
+    step "amtool check-config" amtool check-config deploy/prometheus/alertmanager.yml
+}
+
 run_lint() {
+    run_alert_checks
     step "module layout (include rules, sizes)" tests/check-layout.sh
     step "cppcheck" make -s lint
     step "clang -Wall -Wextra -Werror" make -s clang-check
