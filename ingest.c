@@ -68,7 +68,8 @@ ingest_protect(const struct config *cfg, struct delivery *d, char *buf,
 	case NAME_KEEP:
 		break;
 	case NAME_PSEUDONYMISE:
-		pseudonymise(cfg, &d->ev);
+		if (!d->name_protected)
+			pseudonymise(cfg, &d->ev);
 		break;
 	case NAME_DROP:
 		d->ev.has_participant_name = false;
@@ -425,28 +426,33 @@ try_database(struct ingest *in, struct gc_item **items, size_t n)
 /*
  * The spool's own seal of a record whose body is not the one Zoom signed
  * (store_raw redacted or none): "zh=" and the HMAC-SHA256, keyed with the
- * secret that verified the delivery, of "zs1:<received_ms>:<request_id>:"
+ * secret that verified the delivery, of
+ * "zs1:<received_ms>:<request_id>:<name bytes, or - without>:", the name
  * and the body as spooled.  The replay checks it as it checks Zoom's
  * signature, so that a record planted in the spool is not stored.
  */
 static int
-spool_mac(const char *secret, long long received_ms, const char *request_id,
-    const char *body, size_t len, char out[ZE_SIGNATURE_MAX + 1])
+spool_mac(const char *secret, const struct spool_record *r,
+    char out[ZE_SIGNATURE_MAX + 1])
 {
-	char head[ZE_REQUEST_ID_MAX + 48], hex[SIG_HEX_LEN + 1];
-	int hn = snprintf(head, sizeof(head), "zs1:%lld:%s:", received_ms,
-	    request_id);
-	char *msg = malloc((size_t)hn + len + 1);
-	int rc;
+	char head[ZE_REQUEST_ID_MAX + 64], hex[SIG_HEX_LEN + 1], nl[24] = "-";
+	size_t name_len = r->name != NULL ? r->name_len : 0;
+	char *msg;
+	int hn, rc;
 
-	if (hn < 0 || (size_t)hn >= sizeof(head) || msg == NULL) {
-		free(msg);
+	if (r->name != NULL)
+		snprintf(nl, sizeof(nl), "%zu", r->name_len);
+	hn = snprintf(head, sizeof(head), "zs1:%lld:%s:%s:", r->received_ms,
+	    r->request_id, nl);
+	if (hn < 0 || (size_t)hn >= sizeof(head) ||
+	    (msg = malloc((size_t)hn + name_len + r->len + 1)) == NULL)
 		return -1;
-	}
 	memcpy(msg, head, (size_t)hn);
-	if (len > 0)
-		memcpy(msg + hn, body, len);
-	rc = sig_hmac_hex(secret, msg, (size_t)hn + len, hex);
+	if (name_len > 0)
+		memcpy(msg + hn, r->name, name_len);
+	if (r->len > 0)
+		memcpy(msg + hn + name_len, r->body, r->len);
+	rc = sig_hmac_hex(secret, msg, (size_t)hn + name_len + r->len, hex);
 	free(msg);
 	if (rc == 0)
 		snprintf(out, ZE_SIGNATURE_MAX + 1, "zh=%s", hex);
@@ -468,11 +474,16 @@ spool_record_of(const struct ingest *in, const struct delivery *d,
 		snprintf(r->sig_ts, sizeof(r->sig_ts), "%s", d->sig_ts);
 		snprintf(r->signature, sizeof(r->signature), "%s",
 		    d->signature);
-	} else if (d->secret >= 0 && spool_mac(in->cfg->secrets[d->secret],
-	    r->received_ms, r->request_id, r->body, r->len,
-	    r->signature) != 0) {
-		r->signature[0] = '\0';
+		return;
 	}
+	/* Redacted: the name no longer in the body travels beside it. */
+	if (d->ev.has_participant_name) {
+		r->name = d->ev.participant_name;
+		r->name_len = strlen(d->ev.participant_name);
+	}
+	if (d->secret >= 0 && spool_mac(in->cfg->secrets[d->secret], r,
+	    r->signature) != 0)
+		r->signature[0] = '\0';
 }
 
 /* What the database did not take: fresh deliveries to the spool, with one
@@ -606,8 +617,7 @@ spool_mac_matches(const struct config *cfg, const struct spool_record *rec,
 	bool found = false;
 
 	for (size_t i = 0; i < cfg->nsecrets; i++) {
-		if (spool_mac(cfg->secrets[i], rec->received_ms, rec->request_id,
-		    rec->body, rec->len, want) != 0)
+		if (spool_mac(cfg->secrets[i], rec, want) != 0)
 			continue;
 		if (same_hex(want, rec->signature) && !found) {
 			*matched = i;
@@ -672,6 +682,12 @@ replay_one(void *arg, const struct spool_record *rec)
 	snprintf(d.signature, sizeof(d.signature), "%s", rec->signature);
 	delivery_normalize(&d);
 	verify_record(in, rec, &d);
+	if (rec->name != NULL && rec->name_len < sizeof(d.ev.participant_name)) {
+		memcpy(d.ev.participant_name, rec->name, rec->name_len);
+		d.ev.participant_name[rec->name_len] = '\0';
+		d.ev.has_participant_name = true;
+		d.name_protected = true;
+	}
 	if (config_raw_policy(in->cfg) != RAW_FULL && in->replay_buf == NULL &&
 	    (in->replay_buf = malloc(in->replay_size)) == NULL)
 		return -1;

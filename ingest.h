@@ -40,6 +40,8 @@ struct delivery {
 					 * raw, dead letters, spool): the body,
 					 * or redacted; see ingest_protect() */
 	size_t stored_len;
+	bool name_protected;            /* ev's name is as stored already (a
+					 * redacted spool record's) */
 	const char *force_reason;       /* keep as dead letter with this
 					 * reason (NULL: as normalize says) */
 	enum norm_result result;        /* set by delivery_normalize() */

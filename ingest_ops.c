@@ -10,6 +10,7 @@
 #include "ingest_int.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "clock.h"
@@ -152,28 +153,35 @@ replay_rejected_one(struct ingest *in, long long id, char *buf, size_t size,
     struct replay_counts *out)
 {
 	struct stats_counts delta;
-	struct zoom_event ev;
-	char err[ZE_DETAIL_MAX + 1], reqid[ZE_REQUEST_ID_MAX + 1];
-	long long received_ms, event_id;
-	size_t len;
+	struct delivery d;
+	long long event_id;
 	int added, found;
-	enum norm_result r;
 
-	found = store_rejected_get(in->store, id, buf, size, &len,
-	    &received_ms, reqid, sizeof(reqid));
+	memset(&d, 0, sizeof(d));
+	found = store_rejected_get(in->store, id, buf, size, &d.len,
+	    &d.received_ms, d.request_id, sizeof(d.request_id));
 	if (found <= 0) {
 		store_rollback(in->store);
 		if (found == 0)
 			out->missing++;
 		return found;
 	}
-	r = normalize_event(buf, len, &ev, err, sizeof(err));
-	if (norm_class(r) != NORM_CLASS_EVENT) {
+	d.body = buf;
+	delivery_normalize(&d);
+	if (norm_class(d.result) != NORM_CLASS_EVENT) {
 		store_rollback(in->store);
 		out->kept++;
 		return 0;
 	}
-	if (store_insert_event(in->store, &ev, &added, &event_id) != 0 ||
+	/* The PHI settings, as for a delivery that normalized at once. */
+	if (config_raw_policy(in->cfg) != RAW_FULL && in->replay_buf == NULL &&
+	    (in->replay_buf = malloc(in->replay_size)) == NULL) {
+		store_rollback(in->store);
+		log_warnx("cannot move dead letter %lld: out of memory", id);
+		return -1;
+	}
+	ingest_protect(in->cfg, &d, in->replay_buf, in->replay_size);
+	if (store_insert_event(in->store, &d.ev, &added, &event_id) != 0 ||
 	    store_rejected_delete(in->store, id) != 0)
 		goto fail;
 	stats_for_outcome(added ? OUTCOME_INSERTED : OUTCOME_DUPLICATE, false,
@@ -184,7 +192,7 @@ replay_rejected_one(struct ingest *in, long long id, char *buf, size_t size,
 		goto fail;
 	out->moved++;
 	log_info("dead letter moved id=%lld event=%s meeting_id=%s "
-	    "outcome=%s", id, ev.event_name, ev.meeting_id,
+	    "outcome=%s", id, d.ev.event_name, d.ev.meeting_id,
 	    added ? "inserted" : "duplicate");
 	return 1;
 

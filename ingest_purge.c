@@ -146,18 +146,23 @@ purge_table(struct ingest *in, const struct purge_table *t, bool dry_run,
 
 /* ---- the visit facts follow their events ---- */
 
+/* A visit goes when its latest event is older than the cutoff and none of
+ * its events stays (stored since the cutoff: a backfill of old events
+ * keeps its visit as long as the events themselves). */
+#define VISIT_OLD " last_event_ms < ? AND NOT EXISTS (SELECT 1 FROM" \
+	" zoom_visit_events e WHERE e.visit_uuid = zoom_visits.visit_uuid" \
+	" AND e.created_at >= FROM_UNIXTIME(? / 1000))"
 static const char visits_page_sql[] =
-    "SELECT visit_uuid FROM zoom_visits WHERE visit_uuid > ?"
-    " AND last_event_ms < ? ORDER BY visit_uuid LIMIT 500";
+    "SELECT visit_uuid FROM zoom_visits WHERE visit_uuid > ? AND"
+    VISIT_OLD " ORDER BY visit_uuid LIMIT 500";
 static const char visits_count_sql[] =
-    "SELECT COUNT(*) FROM zoom_visits WHERE last_event_ms < ?";
+    "SELECT COUNT(*) FROM zoom_visits WHERE" VISIT_OLD;
 static const char sessions_delete_sql[] =
     "DELETE FROM zoom_participant_sessions WHERE visit_uuid BETWEEN ? AND ?"
     " AND visit_uuid IN (SELECT visit_uuid FROM zoom_visits"
-    " WHERE visit_uuid BETWEEN ? AND ? AND last_event_ms < ?)";
+    " WHERE visit_uuid BETWEEN ? AND ? AND" VISIT_OLD ")";
 static const char visits_delete_sql[] =
-    "DELETE FROM zoom_visits WHERE visit_uuid BETWEEN ? AND ?"
-    " AND last_event_ms < ?";
+    "DELETE FROM zoom_visits WHERE visit_uuid BETWEEN ? AND ? AND" VISIT_OLD;
 
 struct page {
 	char first[ZE_VISIT_UUID_MAX + 1], last[ZE_VISIT_UUID_MAX + 1];
@@ -176,8 +181,8 @@ page_row(void *arg, struct store_col *c, size_t n)
 	return 0;
 }
 
-/* The visits whose latest event is older than the cutoff, a page of
- * visit_uuid range at a time. */
+/* The visits that go (VISIT_OLD), a page of visit_uuid range at a
+ * time. */
 static int
 purge_visits(struct ingest *in, bool dry_run, struct purge_result *r)
 {
@@ -186,28 +191,31 @@ purge_visits(struct ingest *in, bool dry_run, struct purge_result *r)
 	struct store_val cut = STORE_I(r->cutoff_ms);
 	struct page pg;
 
-	if (dry_run)
-		return query2(in, visits_count_sql, &cut, 1, &r->rows, NULL);
+	if (dry_run) {
+		struct store_val cut2[2] = { cut, cut };
+
+		return query2(in, visits_count_sql, cut2, 2, &r->rows, NULL);
+	}
 	do {
-		struct store_val p[2] = { STORE_Z(after), cut };
+		struct store_val p[3] = { STORE_Z(after), cut, cut };
 		long long n;
 
 		memset(&pg, 0, sizeof(pg));
-		if (store_query(in->store, visits_page_sql, p, 2, &c, 1,
+		if (store_query(in->store, visits_page_sql, p, 3, &c, 1,
 		    page_row, &pg) < 0)
 			return -1;
 		if (pg.n == 0)
 			break;
 		{
-			struct store_val sp[5] = { STORE_Z(pg.first),
+			struct store_val sp[6] = { STORE_Z(pg.first),
 				STORE_Z(pg.last), STORE_Z(pg.first),
-				STORE_Z(pg.last), cut };
-			struct store_val vp[3] = { STORE_Z(pg.first),
-				STORE_Z(pg.last), cut };
+				STORE_Z(pg.last), cut, cut };
+			struct store_val vp[4] = { STORE_Z(pg.first),
+				STORE_Z(pg.last), cut, cut };
 
-			if (store_exec(in->store, sessions_delete_sql, sp, 5,
+			if (store_exec(in->store, sessions_delete_sql, sp, 6,
 			    NULL) != 0 || store_exec(in->store,
-			    visits_delete_sql, vp, 3, &n) != 0 ||
+			    visits_delete_sql, vp, 4, &n) != 0 ||
 			    store_commit(in->store) != 0)
 				return -1;
 		}

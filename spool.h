@@ -22,7 +22,9 @@ struct spool;
  * valid only during the call.  The signature headers are kept so that the
  * replay can verify the record again (a record planted in the spool does
  * not carry a valid signature); a record written by zoom_events 1.0
- * (format 1) has none and is marked legacy.
+ * (format 1) has none and is marked legacy.  A redacted body (store_raw
+ * redacted or none) travels with the participant name already protected,
+ * so that the replay stores what the direct insert would have.
  */
 struct spool_record {
 	long long received_ms;                  /* Unix milliseconds */
@@ -32,7 +34,14 @@ struct spool_record {
 	bool legacy;                            /* format 1: no headers kept */
 	const char *body;
 	size_t len;
+	/* The participant name as the database will store it (kept, or a
+	 * pseudonym), when body is a redacted copy that no longer holds it;
+	 * NULL when there is none.  At most SPOOL_NAME_MAX bytes, no NUL. */
+	const char *name;
+	size_t name_len;
 };
+
+#define SPOOL_NAME_MAX (ZE_PARTICIPANT_NAME_MAX * 4)
 
 /*
  * Is dir fit to hold a spool?  It must be a real directory (not a

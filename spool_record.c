@@ -11,6 +11,7 @@
  *       part, plain, or sealed: nonce[12] AES-256-GCM(inner) tag[16], with
  *       magic, len, flags and received_ms as additional data:
  *       idlen[1] request_id  tslen[1] sig_ts  siglen[1] signature
+ *       [namelen[2] name, with flag bit 1]
  *       bodylen[4] body                     (bodylen must be the rest)
  *   "ZESPOOL1" (zoom_events 1.0; read, never written; crc32 of payload):
  *       received_ms[8]  idlen[2] request_id  body
@@ -48,9 +49,10 @@
 #define V2_FIXED 9              /* flags received_ms */
 #define INNER_FIXED 7           /* idlen tslen siglen bodylen[4] */
 #define FLAG_SEALED 0x01
+#define FLAG_NAME 0x02          /* the inner part holds a name */
 #define AAD_LEN (12 + V2_FIXED) /* magic len, flags received_ms */
 #define INNER_MAX (INNER_FIXED + ZE_REQUEST_ID_MAX + ZE_SIG_TS_MAX + \
-	ZE_SIGNATURE_MAX + (size_t)ZE_MAX_BODY_BYTES)
+	ZE_SIGNATURE_MAX + 2 + SPOOL_NAME_MAX + (size_t)ZE_MAX_BODY_BYTES)
 #define V1_MAX (V1_FIXED + ZE_REQUEST_ID_MAX + (size_t)ZE_MAX_BODY_BYTES)
 #define V2_MAX (V2_FIXED + SEAL_OVERHEAD + INNER_MAX)
 /* Bytes per pread when walking; tests shrink it (more than a magic). */
@@ -63,6 +65,7 @@ _Static_assert(ZE_REQUEST_ID_MAX <= 255 && ZE_SIG_TS_MAX <= 255 &&
     ZE_SIGNATURE_MAX <= 255, "string lengths are one byte");
 _Static_assert(V2_MAX <= UINT32_MAX, "a record length is four bytes");
 _Static_assert(SPOOL_KEY_LEN == SEAL_KEY_LEN, "one key size");
+_Static_assert(SPOOL_NAME_MAX <= 0xFFFF, "a name length is two bytes");
 _Static_assert(SPOOL_READ_CHUNK > SPOOL_MAGIC_LEN, "a window holds a magic");
 
 static void
@@ -100,13 +103,16 @@ record_crc(int fmt, const unsigned char *h, size_t plen)
 static size_t
 inner_size(const struct spool_record *r)
 {
-	if (r->len > ZE_MAX_BODY_BYTES || (r->body == NULL && r->len > 0)) {
+	if (r->len > ZE_MAX_BODY_BYTES || (r->body == NULL && r->len > 0) ||
+	    (r->name != NULL && (r->name_len > SPOOL_NAME_MAX ||
+	    memchr(r->name, '\0', r->name_len) != NULL))) {
 		errno = r->len > ZE_MAX_BODY_BYTES ? EFBIG : EINVAL;
 		return 0;
 	}
 	return INNER_FIXED + strnlen(r->request_id, ZE_REQUEST_ID_MAX) +
 	    strnlen(r->sig_ts, ZE_SIG_TS_MAX) +
-	    strnlen(r->signature, ZE_SIGNATURE_MAX) + r->len;
+	    strnlen(r->signature, ZE_SIGNATURE_MAX) +
+	    (r->name != NULL ? 2 + r->name_len : 0) + r->len;
 }
 
 static unsigned char *
@@ -131,11 +137,18 @@ encode_one(const struct spool_record *r, size_t ilen, const unsigned char
 
 	memcpy(out, "ZESPOOL2", MAGIC_LEN);
 	put_le(out + 8, plen, 4);
-	p[0] = key != NULL ? FLAG_SEALED : 0;
+	p[0] = (unsigned char)((key != NULL ? FLAG_SEALED : 0) |
+	    (r->name != NULL ? FLAG_NAME : 0));
 	put_le(p + 1, (uint64_t)r->received_ms, 8);
 	q = put_str(q, r->request_id, ZE_REQUEST_ID_MAX);
 	q = put_str(q, r->sig_ts, ZE_SIG_TS_MAX);
 	q = put_str(q, r->signature, ZE_SIGNATURE_MAX);
+	if (r->name != NULL) {
+		put_le(q, r->name_len, 2);
+		if (r->name_len > 0)
+			memcpy(q + 2, r->name, r->name_len);
+		q += 2 + r->name_len;
+	}
 	put_le(q, r->len, 4);
 	if (r->len > 0)
 		memcpy(q + 4, r->body, r->len);
@@ -356,6 +369,22 @@ take_str(const unsigned char **q, const unsigned char *end, size_t max,
 	return true;
 }
 
+/* The name of a record with FLAG_NAME: two-byte length, no NUL. */
+static bool
+take_name(const unsigned char **q, const unsigned char *end,
+    struct spool_record *out)
+{
+	size_t n;
+
+	if (end - *q < 2 || (n = (size_t)get_le(*q, 2)) > SPOOL_NAME_MAX ||
+	    (size_t)(end - *q) < 2 + n || memchr(*q + 2, '\0', n) != NULL)
+		return false;
+	out->name = (const char *)*q + 2;
+	out->name_len = n;
+	*q += 2 + n;
+	return true;
+}
+
 enum { DEC_OK, DEC_BAD, DEC_UNOPENED };
 
 /* Open the sealed inner part *in of the record at rec into r->plain. */
@@ -411,7 +440,7 @@ decode(struct spool_reader *r, int fmt, const unsigned char *rec,
 		out->len = plen - V1_FIXED - n;
 		return DEC_OK;
 	}
-	if (p[0] & ~FLAG_SEALED)
+	if (p[0] & ~(FLAG_SEALED | FLAG_NAME))
 		return DEC_BAD;         /* a flag of a later version */
 	out->received_ms = (long long)get_le(p + 1, 8);
 	q = p + V2_FIXED;
@@ -422,6 +451,7 @@ decode(struct spool_reader *r, int fmt, const unsigned char *rec,
 	if (!take_str(&q, end, ZE_REQUEST_ID_MAX, out->request_id) ||
 	    !take_str(&q, end, ZE_SIG_TS_MAX, out->sig_ts) ||
 	    !take_str(&q, end, ZE_SIGNATURE_MAX, out->signature) ||
+	    ((p[0] & FLAG_NAME) && !take_name(&q, end, out)) ||
 	    end - q < 4 || get_le(q, 4) != (uint64_t)(end - q - 4) ||
 	    get_le(q, 4) > ZE_MAX_BODY_BYTES)
 		return DEC_BAD;

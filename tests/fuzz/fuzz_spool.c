@@ -11,10 +11,10 @@
  * and the rest is the file.  Checked on every input: status and drain
  * succeed; no more records than magics in the file ("ZESPOOL1" or
  * "ZESPOOL2"), so none is invented; every record's lengths within their
- * limits, a format-1 record without signature headers; without a key,
- * every body and request id is bytes of the file; afterwards the file is
- * gone (the callback never refuses) and nothing waits.  abort() on a
- * violation.  Seeds: tests/fuzz/corpus/spool/.
+ * limits, a format-1 record without signature headers or a name; without
+ * a key, every body, request id and name is bytes of the file; afterwards
+ * the file is gone (the callback never refuses) and nothing waits.
+ * abort() on a violation.  Seeds: tests/fuzz/corpus/spool/.
  */
 #include "spool.h"
 
@@ -132,6 +132,14 @@ replayed(void *arg, const struct spool_record *r)
 		violated("string length");
 	if (r->legacy && (r->sig_ts[0] != '\0' || r->signature[0] != '\0'))
 		violated("a format-1 record with signature headers");
+	if (r->name != NULL && (r->legacy || r->name_len > SPOOL_NAME_MAX ||
+	    memchr(r->name, '\0', r->name_len) != NULL))
+		violated("a name out of its limits");
+	if (r->name == NULL && r->name_len != 0)
+		violated("a name length without a name");
+	if (!c->keyed && r->name != NULL && r->name_len > 0 &&
+	    memmem(c->file, c->size, r->name, r->name_len) == NULL)
+		violated("a name that is not in the file");
 	if (!c->keyed && r->len > 0 &&
 	    memmem(c->file, c->size, r->body, r->len) == NULL)
 		violated("a body that is not in the file");

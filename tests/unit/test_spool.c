@@ -76,6 +76,7 @@ struct seen {
 	char sig[MAX_SEEN][ZE_SIGNATURE_MAX + 1];
 	bool legacy[MAX_SEEN];
 	long long ms[MAX_SEEN];
+	char *name[MAX_SEEN];   /* NULL: the record has none */
 	int fail_at;            /* refuse the call with this index, or -1 */
 	int calls;
 	useconds_t delay_us;    /* sleep in each call */
@@ -91,8 +92,10 @@ seen_init(struct seen *s)
 static void
 seen_release(struct seen *s)
 {
-	for (int i = 0; i < s->n; i++)
+	for (int i = 0; i < s->n; i++) {
 		free(s->body[i]);
+		free(s->name[i]);
+	}
 	seen_init(s);
 }
 
@@ -118,6 +121,10 @@ record(void *arg, const struct spool_record *r)
 	snprintf(s->sig[s->n], sizeof(s->sig[0]), "%s", r->signature);
 	s->legacy[s->n] = r->legacy;
 	s->ms[s->n] = r->received_ms;
+	s->name[s->n] = NULL;
+	if (r->name != NULL &&
+	    (s->name[s->n] = strndup(r->name, r->name_len)) == NULL)
+		abort();
 	s->n++;
 	return 0;
 }
@@ -1359,6 +1366,13 @@ spool_should_round_trip_the_signature_headers(void)
 	r[1].body = "x";
 	r[1].len = 1;
 	r[2].received_ms = 5;
+	/* A redacted body's name beside it: empty, the longest, UTF-8. */
+	static char longest[SPOOL_NAME_MAX];
+	memset(longest, 'n', sizeof(longest));
+	r[0].name = "Ann \xc3\x96z";
+	r[0].name_len = 7;
+	r[1].name = longest;
+	r[1].name_len = sizeof(longest);
 	for (int k = 0; k < 2; k++) {
 		make_dir(dir, sizeof(dir));
 		seen_init(&s);
@@ -1378,11 +1392,36 @@ spool_should_round_trip_the_signature_headers(void)
 			CHECK_INT(strlen(s.sig[1]), ZE_SIGNATURE_MAX);
 			CHECK_INT(strlen(s.ts[1]), ZE_SIG_TS_MAX);
 			CHECK_INT(s.ms[2], 5);
+			CHECK(s.name[0] != NULL &&
+			    strcmp(s.name[0], "Ann \xc3\x96z") == 0);
+			CHECK(s.name[1] != NULL &&
+			    strlen(s.name[1]) == SPOOL_NAME_MAX);
+			CHECK(s.name[2] == NULL);
 		}
 		seen_release(&s);
 		spool_free(sp);
 		rm_dir(dir);
 	}
+	/* A name too long or with a NUL is refused whole, nothing written. */
+	static char too_long[SPOOL_NAME_MAX + 1];
+	struct spool_status st;
+	memset(too_long, 'n', sizeof(too_long));
+	make_dir(dir, sizeof(dir));
+	sp = spool_new(dir, "web1", NULL, on_warn);
+	r[0].name = too_long;
+	r[0].name_len = sizeof(too_long);
+	errno = 0;
+	CHECK(spool_append(sp, r, 1) == -1);
+	CHECK_INT(errno, EINVAL);
+	r[0].name = "a\0b";
+	r[0].name_len = 3;
+	errno = 0;
+	CHECK(spool_append(sp, r, 1) == -1);
+	CHECK_INT(errno, EINVAL);
+	CHECK(spool_status(sp, &st) == 0);
+	CHECK_INT(st.pending, 0);
+	spool_free(sp);
+	rm_dir(dir);
 }
 
 /* With a key, nothing of a record but its time is readable on disk, and a
