@@ -93,11 +93,15 @@ cmd_check_config(const struct config *cfg, int argc, char **argv)
 		printf("schema: zoom_visit_events, zoom_rejected_events, "
 		    "zoom_stats present\n");
 	}
-	if (access(cfg->spool_dir, W_OK) != 0)
+	if (ingest_check_spool(cfg, err, sizeof(err)) != 0) {
+		printf("spool: %s\n", err);
+		rc = 1;
+	} else if (access(cfg->spool_dir, W_OK) != 0) {
 		printf("spool: %s is not writable yet (%s); it is created on "
 		    "first use\n", cfg->spool_dir, strerror(errno));
-	else
+	} else {
 		printf("spool: %s writable\n", cfg->spool_dir);
+	}
 	printf("%s\n", rc == 0 ? "ok" : "failed");
 	return rc;
 }

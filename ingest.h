@@ -170,6 +170,12 @@ void ingest_reasons(struct ingest *in, struct reason_counts *out);
 /* Connect, identify the server and check the schema, for check-config. */
 void ingest_check(struct ingest *in, struct ingest_check *out);
 
+/* Is the spool directory fit to hold the spool (a real directory of
+ * ours, not writable by group or others)?  A missing one passes (it is
+ * created on first use) and is not created here.  0, or -1 with the
+ * reason, naming the directory, in err. */
+int ingest_check_spool(const struct config *cfg, char *err, size_t errlen);
+
 struct replay_counts {
 	long long moved;        /* now in zoom_visit_events (or duplicates) */
 	long long kept;         /* still not normalizable */

@@ -46,6 +46,13 @@ int ingest_connect_locked(struct ingest *in);
  * go on.  The caller holds db_mu. */
 void ingest_after_failure(struct ingest *in);
 
+/* The redaction buffer (replay_buf) of the drain and of replay-rejected,
+ * grown to at least need bytes: a body stored under a larger
+ * max_body_bytes than today's must redact whole, not to nothing.  While
+ * replay_buf is NULL, replay_size is the least to allocate; after, its
+ * size.  0, or -1 out of memory. */
+int ingest_replay_room(struct ingest *in, size_t need);
+
 /*
  * A read for a command: under db_mu, connected, store_query() with row()
  * per row, then the read transaction ended.  Logs "cannot read <what>" on

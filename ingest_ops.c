@@ -9,9 +9,11 @@
 #include "ingest.h"
 #include "ingest_int.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "clock.h"
 #include "log.h"
@@ -146,6 +148,16 @@ ingest_check(struct ingest *in, struct ingest_check *out)
 	pthread_mutex_unlock(&in->db_mu);
 }
 
+int
+ingest_check_spool(const struct config *cfg, char *err, size_t errlen)
+{
+	struct stat st;
+
+	if (lstat(cfg->spool_dir, &st) != 0 && errno == ENOENT)
+		return 0;
+	return spool_check_dir(cfg->spool_dir, err, errlen);
+}
+
 /* Move one dead letter if it normalizes now.  1 moved, 0 kept or missing,
  * -1 on a database error. */
 static int
@@ -174,8 +186,8 @@ replay_rejected_one(struct ingest *in, long long id, char *buf, size_t size,
 		return 0;
 	}
 	/* The PHI settings, as for a delivery that normalized at once. */
-	if (config_raw_policy(in->cfg) != RAW_FULL && in->replay_buf == NULL &&
-	    (in->replay_buf = malloc(in->replay_size)) == NULL) {
+	if (config_raw_policy(in->cfg) != RAW_FULL &&
+	    ingest_replay_room(in, 2 * d.len + 1) != 0) {
 		store_rollback(in->store);
 		log_warnx("cannot move dead letter %lld: out of memory", id);
 		return -1;

@@ -611,7 +611,8 @@ store_insert_ledger(struct store *st, const struct ledger_row *rows,
 }
 
 static const char rejected_ids_sql[] =
-    "SELECT id FROM zoom_rejected_events WHERE id > ? ORDER BY id LIMIT ?";
+    "SELECT id FROM zoom_rejected_events WHERE id > ?"
+    " AND reason <> 'spool_unverified' ORDER BY id LIMIT ?";
 
 struct id_list {
 	long long *ids;
