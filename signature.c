@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -45,21 +46,28 @@ sig_strerror(enum sig_result r)
 	return tokens[r];
 }
 
-/*
- * HMAC-SHA256 over the concatenation of parts, into mac[MAC_LEN].  The
- * EVP_MAC is fetched once per process: fetching is the expensive part.
- */
+/* The EVP_MAC, fetched once per process (fetching is the expensive part),
+ * by whichever request thread needs it first. */
+static EVP_MAC *hmac;
+static pthread_once_t hmac_once = PTHREAD_ONCE_INIT;
+
+static void
+hmac_fetch(void)
+{
+	hmac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+}
+
+/* HMAC-SHA256 over the concatenation of parts, into mac[MAC_LEN]. */
 static int
 hmac_parts(const char *secret, const void *const *parts,
     const size_t *lens, size_t nparts, unsigned char mac[MAC_LEN])
 {
-	static EVP_MAC *hmac;
 	EVP_MAC_CTX *ctx;
 	OSSL_PARAM params[2];
 	size_t outl = 0;
 	int ok;
 
-	if (hmac == NULL && (hmac = EVP_MAC_fetch(NULL, "HMAC", NULL)) == NULL)
+	if (pthread_once(&hmac_once, hmac_fetch) != 0 || hmac == NULL)
 		return -1;
 	if ((ctx = EVP_MAC_CTX_new(hmac)) == NULL)
 		return -1;
