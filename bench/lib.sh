@@ -115,7 +115,7 @@ bench_sql() {
 
 bench_truncate() {
     bench_sql "TRUNCATE TABLE zoom_visit_events; TRUNCATE TABLE zoom_stats;
-        TRUNCATE TABLE zoom_rejected_events"
+        TRUNCATE TABLE zoom_rejected_events; TRUNCATE TABLE zoom_deliveries"
 }
 
 # The server settings that decide durability and speed, as "name=value".
@@ -138,7 +138,7 @@ bench_db_status() {
          'Innodb_os_log_fsyncs', 'Innodb_data_fsyncs', 'Innodb_log_writes')" 2>/dev/null
 }
 
-# Workers of KIND (zoom, noop, asan) on $BW/fcgi.sock; extra args go
+# Workers of KIND (zoom, noop, asan, tsan) on $BW/fcgi.sock; extra args go
 # before the binary (a wrapper such as valgrind).
 bench_workers_start() {
     local kind=$1 n=$2 bin
@@ -146,6 +146,7 @@ bench_workers_start() {
     case $kind in
     zoom) bin=$BENCH_SERVICE ;;
     asan) bin=$ZE_ROOT/build/asan/zoom_events ;;
+    tsan) bin=$ZE_ROOT/build/tsan/zoom_events ;;
     noop) bin=$BENCH_BIN/fcgi_noop ;;
     *) bench_die "unknown worker kind $kind" ;;
     esac
@@ -220,6 +221,48 @@ bench_wrk() {
     rm -f "$out.times"
 }
 
+# Every "key=value" of the BENCH line (and wrk_cpu_ms) of a file as
+# shell assignments "KV_key=value", for eval: one process instead of one
+# per key (forks are what a loaded machine makes slow).
+bench_kv_all() {
+    awk '/^BENCH / || /^wrk_cpu_ms=/ {
+        for (i = 1; i <= NF; i++) {
+            if (split($i, a, "=") != 2 || a[1] !~ /^[a-z0-9_]+$/) continue
+            if (a[2] !~ /^[0-9.,]*$/) continue
+            printf "KV_%s=%s\n", a[1], a[2]
+        }
+    }' "$1"
+}
+
+# The commit batch histogram of /zoom_events/metrics (this host's
+# workers): "COUNT SUM le:cumulative ...", or "- -" without an answer.
+bench_batch_metrics() {
+    curl -s --max-time 5 "http://127.0.0.1:$FCGI_PORT/zoom_events/metrics" |
+        awk '/^zoom_events_commit_batch_size_bucket/ {
+                match($0, /le="[^"]*"/); b = b " " substr($0, RSTART + 4, RLENGTH - 5) ":" $NF }
+            /^zoom_events_commit_batch_size_sum/ { s = $NF }
+            /^zoom_events_commit_batch_size_count/ { c = $NF }
+            END { if (c == "") print "- -"; else print c, s b }'
+}
+
+# The difference of two bench_batch_metrics: "MEAN HIST", HIST being
+# "size:commits/..." for the non-empty buckets (size = the bucket's upper
+# bound), or "- -".
+bench_batch_delta() {
+    awk -v a="$1" -v b="$2" 'BEGIN {
+        na = split(a, x, " "); nb = split(b, y, " ")
+        if (x[1] == "-" || y[1] == "-" || y[1] - x[1] <= 0) { print "- -"; exit }
+        mean = (y[2] - x[2]) / (y[1] - x[1]); prev = 0; h = ""
+        for (i = 3; i <= nb; i++) {
+            split(y[i], q, ":"); split(x[i], p, ":")
+            d = q[2] - p[2]
+            if (d - prev > 0) h = h (h == "" ? "" : "/") q[1] ":" d - prev
+            prev = d
+        }
+        printf "%.2f %s\n", mean, (h == "" ? "-" : h)
+    }'
+}
+
 # "key=value" from the BENCH line of a file.
 bench_kv() {
     awk -v k="$2" '/^BENCH / || /^wrk_cpu_ms=/ {
@@ -239,7 +282,7 @@ bench_cpu_machine() {
 bench_cpu_pids() {
     local p s t=0
     for p in "$@"; do
-        s=$(cat "/proc/$p/stat" 2>/dev/null) || continue
+        { read -r s <"/proc/$p/stat"; } 2>/dev/null || continue
         s=${s##*) }
         # Fields after "comm)": state is 1, utime 12, stime 13.
         set -- $s

@@ -76,8 +76,10 @@ if perf record -e cpu-clock -o "$BW/perf.test" -- true >/dev/null 2>&1; then
         >"$BW/perf.log" 2>&1
     wait "$wrkpid"
     wait
-    # mariadbd's threads (perf reports thread ids).
+    # mariadbd's and the workers' threads (perf reports thread ids; each
+    # worker runs its request threads).
     dtids=$(ls "/proc/$dpid/task" | paste -sd, -)
+    wtids=$(for p in ${wpids//,/ }; do ls "/proc/$p/task"; done | paste -sd, -)
     ze_workers_stop "$BW"
     say "### CPU by process under load (perf, cpu-clock, all CPUs, zoom_events at c=$CONC, $W workers)"
     say
@@ -87,10 +89,10 @@ if perf record -e cpu-clock -o "$BW/perf.test" -- true >/dev/null 2>&1; then
     say "| process | % of both CPUs |"
     say "|---|---:|"
     perf report -i "$BW/perf.data" --no-children --sort pid --stdio 2>/dev/null |
-        awk -v w=",$wpids," -v d=",$dtids," -v n=",$npids," '
+        awk -v w=",$wtids," -v nw="$W" -v d=",$dtids," -v n=",$npids," '
         $1 ~ /%$/ {
             p = $1; sub(/%/, "", p); split($2, a, ":"); pid = a[1]; comm = a[2]
-            if (index(w, "," pid ",")) g = "zoom_events workers (" gsub(/,/, ",", w) - 1 ")"
+            if (index(w, "," pid ",")) g = "zoom_events workers (" nw ")"
             else if (index(d, "," pid ",")) g = "mariadbd"
             else if (index(n, "," pid ",")) g = "nginx"
             else if (comm == "wrk") g = "wrk"

@@ -36,7 +36,13 @@ setup_file() {
         "| zoom_events / db-direct (same c) |" "| spool (DB down) / DB path |" \
         "| health / fcgi-noop GET |" "| zoom_events / fcgi-noop |" \
         "| zoom_events p99 (ms) |" "## Database round trips" \
-        "innodb_flush_log_at_trx_commit=1" "**Machine:**" "**Versions:**"; do
+        "innodb_flush_log_at_trx_commit=1" "**Machine:**" "**Versions:**" \
+        "| zoom_events today (1 thread, batch_max 1) | 8 |" \
+        "## Batch size vs rows/s" "## Commit batches seen under load" \
+        "| db-direct, no ledger INSERT | 8 |" \
+        "| zoom_events, ledger table BLACKHOLE | 8 |" \
+        "| zoom_events, no visit indexes | 8 |" \
+        "| ledger cost, service: " "| visit layer cost: "; do
         grep -qF -- "$line" "$out" || { echo "missing from $out: $line"; cat "$out"; false; }
     done
     # Every database line checked its rows; none failed.

@@ -1,0 +1,125 @@
+#!/usr/bin/env bash
+# bench/tsan.sh -- the request threads and the group commit under
+# ThreadSanitizer: BENCH_WORKERS workers of build/tsan/zoom_events (make
+# bench-tsan-build: clang -fsanitize=thread) with their default threads
+# and batch_max, driven through nginx at c=64 with the mix of leak.sh
+# (events, health and metrics GETs, wrong signatures, dead letters), a
+# spool phase with the database killed and its replay.  Every report
+# ThreadSanitizer writes is kept in bench/out/tsan-reports.txt.
+#
+#   bench/tsan.sh [--out FILE]          (default bench/out/tsan.md)
+#
+# Knobs: BENCH_TSAN_EVENTS (20000), BENCH_TSAN_CONC (64), BENCH_WORKERS
+# (4).  The libraries (libmariadb, libfcgi, OpenSSL, cJSON) are not
+# instrumented: a race inside one of them is only seen where it touches
+# our code.
+set -u
+
+. "$(dirname "$0")/lib.sh"
+
+bench_out_arg tsan.sh "$ZE_ROOT/bench/out/tsan.md" "$@"
+
+EVENTS=${BENCH_TSAN_EVENTS:-20000}
+CONC=${BENCH_TSAN_CONC:-64}
+W=$BENCH_WORKERS
+T=$BENCH_WRK_THREADS
+SEQ=300000
+TSAN_BIN=$ZE_ROOT/build/tsan/zoom_events
+
+[ -x "$TSAN_BIN" ] || bench_die "$TSAN_BIN missing: make bench-tsan-build"
+bench_check_tools
+bench_setup_dir
+bench_db_start
+bench_db_create
+bench_nginx_start
+STARTED=$(date -u '+%Y-%m-%d %H:%M UTC')
+
+SENT_OK=0
+SENT_BAD=0
+UNEXPECTED=0
+
+# send KIND COUNT [CONC]: count-bounded requests of KIND (event, badsig,
+# ignored, health, metrics).
+send() {
+    local kind=$1 n=$2 c=${3:-$CONC} method=POST path=/zoom_events/events gk=$1 raw
+    local got non2xx sock
+    case $kind in
+    health) method=GET; path=/zoom_events/health; gk=event ;;
+    metrics) method=GET; path=/zoom_events/metrics; gk=event ;;
+    esac
+    SEQ=$((SEQ + 1))
+    raw=$BW/raw/send-$SEQ-$kind
+    bench_gen "$BW/ts" $((n + c + 100)) "$SEQ" "$method" "$gk" "$path"
+    bench_wrk "$FCGI_PORT" "$path" "$c" 600 "$BW/ts" "$raw" $(((n + T - 1) / T))
+    got=$(bench_kv "$raw" requests)
+    non2xx=$(bench_kv "$raw" status)
+    sock=$(( $(bench_kv "$raw" connect) + $(bench_kv "$raw" read) + \
+        $(bench_kv "$raw" write) + $(bench_kv "$raw" timeout) ))
+    if [ "$kind" = badsig ]; then
+        SENT_BAD=$((SENT_BAD + got))
+        [ "$non2xx" = "$got" ] || UNEXPECTED=$((UNEXPECTED + got - non2xx))
+    else
+        SENT_OK=$((SENT_OK + got))
+        UNEXPECTED=$((UNEXPECTED + non2xx))
+    fi
+    UNEXPECTED=$((UNEXPECTED + sock))
+}
+
+spool_pending() {
+    curl -s --max-time 5 "http://127.0.0.1:$FCGI_PORT/zoom_events/health" |
+        sed -n 's/.*"spool_pending":\([0-9]*\).*/\1/p'
+}
+
+export TSAN_OPTIONS="log_path=$BW/tsan:halt_on_error=0:second_deadlock_stack=1:history_size=4"
+bench_log "TSan: $W workers, c=$CONC, $EVENTS events and the mix"
+bench_workers_start tsan "$W"
+: >"$ZOOM_EVENTS_LOG"
+send event "$EVENTS"
+send health $((EVENTS / 25 + 1))
+send metrics $((EVENTS / 125 + 1))
+send badsig $((EVENTS / 50 + 1))
+send ignored $((EVENTS / 50 + 1))
+ROWS=$(bench_sql "SELECT COUNT(*) FROM zoom_visit_events")
+# The spool: the database killed, deliveries spooled, then replayed.
+ze_db_kill "$BW/db"
+send event $((EVENTS / 10))
+SPOOLED=$(cat "$BW"/spool/*.spool 2>/dev/null | grep -a -o -E 'ZESPOOL[12]' | wc -l)
+bench_db_start
+for _ in $(seq 1 240); do
+    [ "$(spool_pending)" = 0 ] && break
+    sleep 0.5
+done
+AFTER=$(bench_sql "SELECT COUNT(*) FROM zoom_visit_events")
+BATCH=$(bench_batch_metrics)
+ze_workers_stop "$BW"
+unset TSAN_OPTIONS
+stopped=$(grep -c 'worker stopping after' "$ZOOM_EVENTS_LOG")
+reports=$(cat "$BW"/tsan.* 2>/dev/null | grep -c '^WARNING: ThreadSanitizer')
+mkdir -p "$ZE_ROOT/bench/out"
+cat "$BW"/tsan.* >"$ZE_ROOT/bench/out/tsan-reports.txt" 2>/dev/null
+{
+    echo "## ThreadSanitizer: request threads and group commit"
+    echo
+    echo "\`bench/tsan.sh\`, $STARTED. $W workers of \`build/tsan/zoom_events\` (clang -fsanitize=thread, -O1) with"
+    echo "their default \`threads\` and \`batch_max\`, through nginx at c=$CONC: $EVENTS signed events, health GETs (1 per"
+    echo "25), metrics GETs (1 per 125), wrong signatures (401, 1 per 50), dead letters (1 per 50); then the database"
+    echo "killed for $((EVENTS / 10)) events (spool) and restarted (replay).  $SENT_OK requests answered 2xx, $SENT_BAD"
+    echo "answered 401 as they should, $UNEXPECTED unexpected answers; $ROWS rows stored before the spool phase, $SPOOLED"
+    echo "records spooled, $((AFTER - ROWS)) rows replayed; $stopped of $W workers exited cleanly on SIGTERM."
+    echo "Commit batches over the whole check (count, sum, cumulative buckets): \`$BATCH\`."
+    echo
+    if [ "$reports" = 0 ]; then
+        echo "- **No ThreadSanitizer report.**"
+    else
+        echo "- **$reports ThreadSanitizer report(s)** (all in \`bench/out/tsan-reports.txt\`); the distinct first frames:"
+        echo
+        echo '```'
+        awk '/^WARNING: ThreadSanitizer/ { w = $0; getline; getline; print w " | " $0 }' "$BW"/tsan.* |
+            sed 's/(zoom_events+0x[0-9a-f]*)//' | sort | uniq -c | sort -rn | head -20
+        echo '```'
+    fi
+    echo "- The libraries are not instrumented (libmariadb, libfcgi, OpenSSL, cJSON): a race inside one of them shows only"
+    echo "  where it touches the service's code."
+} >"$OUT"
+bench_log "wrote $OUT"
+cat "$OUT"
