@@ -30,49 +30,11 @@ CONC=${BENCH_LEAK_CONC:-64}
 FLAT_KB=${BENCH_LEAK_FLAT_KB:-256}
 ASAN_EVENTS=${BENCH_ASAN_EVENTS:-20000}
 VG_EVENTS=${BENCH_VALGRIND_EVENTS:-2000}
-MAXSECS=${BENCH_LEAK_MAXSECS:-600}
+BENCH_SEND_MAXSECS=${BENCH_LEAK_MAXSECS:-600}
 W=$BENCH_WORKERS
 SEQ=100000
-T=$BENCH_WRK_THREADS
 
-bench_check_tools
-bench_setup_dir
-bench_db_start
-bench_db_create
-bench_nginx_start
-STARTED=$(date -u '+%Y-%m-%d %H:%M UTC')
-
-SENT_OK=0
-SENT_BAD=0
-UNEXPECTED=0
-
-# send KIND COUNT [METHOD PATH] [CONC]: COUNT requests of KIND (event,
-# badsig, ignored, health, metrics), count-bounded.
-send() {
-    local kind=$1 n=$2 c=${3:-$CONC} method=POST path=/zoom_events/events gk=$1 raw
-    case $kind in
-    health) method=GET; path=/zoom_events/health; gk=event ;;
-    metrics) method=GET; path=/zoom_events/metrics; gk=event ;;
-    esac
-    SEQ=$((SEQ + 1))
-    raw=$BW/raw/send-$SEQ-$kind
-    bench_gen "$BW/lk" $((n + c + 100)) "$SEQ" "$method" "$gk" "$path"
-    bench_wrk "$FCGI_PORT" "$path" "$c" "$MAXSECS" "$BW/lk" "$raw" $(((n + T - 1) / T))
-    local got non2xx sock
-    got=$(bench_kv "$raw" requests)
-    non2xx=$(bench_kv "$raw" status)
-    sock=$(( $(bench_kv "$raw" connect) + $(bench_kv "$raw" read) + \
-        $(bench_kv "$raw" write) + $(bench_kv "$raw" timeout) ))
-    if [ "$kind" = badsig ]; then
-        SENT_BAD=$((SENT_BAD + got))
-        # Every one must be a 401 (a status error for wrk).
-        [ "$non2xx" = "$got" ] || UNEXPECTED=$((UNEXPECTED + got - non2xx))
-    else
-        SENT_OK=$((SENT_OK + got))
-        UNEXPECTED=$((UNEXPECTED + non2xx))
-    fi
-    UNEXPECTED=$((UNEXPECTED + sock))
-}
+bench_stack_up
 
 # "v1,v2,.." VmRSS or VmHWM (KiB) of the workers.
 worker_mem() {
@@ -95,7 +57,7 @@ spool_cycle() {
     local n=$1 c=${2:-$CONC} before after spooled
     before=$(bench_sql "SELECT COUNT(*) FROM zoom_visit_events")
     ze_db_kill "$BW/db"
-    send event "$n" "$c"
+    bench_send event "$n" "$c"
     spooled=$(cat "$BW"/spool/*.spool 2>/dev/null | grep -a -o -E 'ZESPOOL[12]' | wc -l)
     bench_db_start
     # Any request (here: health) lets a worker drain; each pass replays 500
@@ -110,11 +72,11 @@ spool_cycle() {
 
 block() {
     local n=$1
-    send event "$n"
-    send health $((n / 25 + 1))
-    send metrics $((n / 125 + 1))
-    send badsig $((n / 50 + 1))
-    send ignored $((n / 50 + 1))
+    bench_send event "$n"
+    bench_send health $((n / 25 + 1))
+    bench_send metrics $((n / 125 + 1))
+    bench_send badsig $((n / 50 + 1))
+    bench_send ignored $((n / 50 + 1))
 }
 
 # ---- 1. RSS after 100k requests (release build) ----
@@ -123,7 +85,7 @@ bench_log "RSS: $EVENTS events in $BLOCKS blocks, $W workers, c=$CONC"
 bench_workers_start zoom "$W"
 ROWS=$BW/rss_rows
 : >"$ROWS"
-send event 2000
+bench_send event 2000
 printf '| warm-up | %d | %s | %s | %s |\n' "$SENT_OK" "$(worker_mem VmRSS)" "$(worker_mem RssAnon)" "$(worker_mem VmHWM)" >>"$ROWS"
 FIRST=$(max_of "$(worker_mem VmRSS)")
 for b in $(seq 1 "$BLOCKS"); do
@@ -192,11 +154,11 @@ if command -v valgrind >/dev/null; then
         sleep 0.5
     done
     vgpid=$(ze_workers_pids "$BW")
-    send event "$VG_EVENTS" 2
-    send health 100 2
-    send metrics 20 2
-    send badsig 100 2
-    send ignored 100 2
+    bench_send event "$VG_EVENTS" 2
+    bench_send health 100 2
+    bench_send metrics 20 2
+    bench_send badsig 100 2
+    bench_send ignored 100 2
     spool_cycle 200 2
     kill -TERM "$vgpid" 2>/dev/null
     for _ in $(seq 1 240); do

@@ -263,6 +263,54 @@ bench_batch_delta() {
     }'
 }
 
+# The stack of leak.sh, tsan.sh and profile.sh: tools checked, a work
+# directory, the private MariaDB with the schema, nginx; STARTED is the
+# time for the report, and the counters of bench_send start at 0.
+bench_stack_up() {
+    bench_check_tools
+    bench_setup_dir
+    bench_db_start
+    bench_db_create
+    bench_nginx_start
+    STARTED=$(date -u '+%Y-%m-%d %H:%M UTC')
+    SENT_OK=0
+    SENT_BAD=0
+    UNEXPECTED=0
+}
+
+# bench_send KIND COUNT [CONC]: COUNT requests of KIND (event, badsig,
+# ignored, health, metrics), count-bounded (at most BENCH_SEND_MAXSECS,
+# 600 s), through nginx at CONC (default $CONC).  Adds to SENT_OK,
+# SENT_BAD (401s, as a wrong signature must get) and UNEXPECTED (any
+# other answer, socket errors); SEQ numbers the generated batches.  Used
+# by leak.sh and tsan.sh.
+bench_send() {
+    local kind=$1 n=$2 c=${3:-$CONC} method=POST path=/zoom_events/events gk=$1 raw
+    local got non2xx sock t=$BENCH_WRK_THREADS
+    case $kind in
+    health) method=GET; path=/zoom_events/health; gk=event ;;
+    metrics) method=GET; path=/zoom_events/metrics; gk=event ;;
+    esac
+    SEQ=$((SEQ + 1))
+    raw=$BW/raw/send-$SEQ-$kind
+    bench_gen "$BW/send" $((n + c + 100)) "$SEQ" "$method" "$gk" "$path"
+    bench_wrk "$FCGI_PORT" "$path" "$c" "${BENCH_SEND_MAXSECS:-600}" "$BW/send" "$raw" \
+        $(((n + t - 1) / t))
+    got=$(bench_kv "$raw" requests)
+    non2xx=$(bench_kv "$raw" status)
+    sock=$(( $(bench_kv "$raw" connect) + $(bench_kv "$raw" read) + \
+        $(bench_kv "$raw" write) + $(bench_kv "$raw" timeout) ))
+    if [ "$kind" = badsig ]; then
+        SENT_BAD=$((SENT_BAD + got))
+        # Every one must be a 401 (a status error for wrk).
+        [ "$non2xx" = "$got" ] || UNEXPECTED=$((UNEXPECTED + got - non2xx))
+    else
+        SENT_OK=$((SENT_OK + got))
+        UNEXPECTED=$((UNEXPECTED + non2xx))
+    fi
+    UNEXPECTED=$((UNEXPECTED + sock))
+}
+
 # "key=value" from the BENCH line of a file.
 bench_kv() {
     awk -v k="$2" '/^BENCH / || /^wrk_cpu_ms=/ {

@@ -30,12 +30,7 @@ W=$BENCH_WORKERS
 T=$BENCH_WRK_THREADS
 SEQ=200000
 
-bench_check_tools
-bench_setup_dir
-bench_db_start
-bench_db_create
-bench_nginx_start
-STARTED=$(date -u '+%Y-%m-%d %H:%M UTC')
+bench_stack_up
 FR=$BW/fragment.md
 : >"$FR"
 say() { printf '%s\n' "$*" >>"$FR"; }

@@ -22,48 +22,11 @@ bench_out_arg tsan.sh "$ZE_ROOT/bench/out/tsan.md" "$@"
 EVENTS=${BENCH_TSAN_EVENTS:-20000}
 CONC=${BENCH_TSAN_CONC:-64}
 W=$BENCH_WORKERS
-T=$BENCH_WRK_THREADS
 SEQ=300000
 TSAN_BIN=$ZE_ROOT/build/tsan/zoom_events
 
 [ -x "$TSAN_BIN" ] || bench_die "$TSAN_BIN missing: make bench-tsan-build"
-bench_check_tools
-bench_setup_dir
-bench_db_start
-bench_db_create
-bench_nginx_start
-STARTED=$(date -u '+%Y-%m-%d %H:%M UTC')
-
-SENT_OK=0
-SENT_BAD=0
-UNEXPECTED=0
-
-# send KIND COUNT [CONC]: count-bounded requests of KIND (event, badsig,
-# ignored, health, metrics).
-send() {
-    local kind=$1 n=$2 c=${3:-$CONC} method=POST path=/zoom_events/events gk=$1 raw
-    local got non2xx sock
-    case $kind in
-    health) method=GET; path=/zoom_events/health; gk=event ;;
-    metrics) method=GET; path=/zoom_events/metrics; gk=event ;;
-    esac
-    SEQ=$((SEQ + 1))
-    raw=$BW/raw/send-$SEQ-$kind
-    bench_gen "$BW/ts" $((n + c + 100)) "$SEQ" "$method" "$gk" "$path"
-    bench_wrk "$FCGI_PORT" "$path" "$c" 600 "$BW/ts" "$raw" $(((n + T - 1) / T))
-    got=$(bench_kv "$raw" requests)
-    non2xx=$(bench_kv "$raw" status)
-    sock=$(( $(bench_kv "$raw" connect) + $(bench_kv "$raw" read) + \
-        $(bench_kv "$raw" write) + $(bench_kv "$raw" timeout) ))
-    if [ "$kind" = badsig ]; then
-        SENT_BAD=$((SENT_BAD + got))
-        [ "$non2xx" = "$got" ] || UNEXPECTED=$((UNEXPECTED + got - non2xx))
-    else
-        SENT_OK=$((SENT_OK + got))
-        UNEXPECTED=$((UNEXPECTED + non2xx))
-    fi
-    UNEXPECTED=$((UNEXPECTED + sock))
-}
+bench_stack_up
 
 spool_pending() {
     curl -s --max-time 5 "http://127.0.0.1:$FCGI_PORT/zoom_events/health" |
@@ -74,15 +37,15 @@ export TSAN_OPTIONS="log_path=$BW/tsan:halt_on_error=0:second_deadlock_stack=1:h
 bench_log "TSan: $W workers, c=$CONC, $EVENTS events and the mix"
 bench_workers_start tsan "$W"
 : >"$ZOOM_EVENTS_LOG"
-send event "$EVENTS"
-send health $((EVENTS / 25 + 1))
-send metrics $((EVENTS / 125 + 1))
-send badsig $((EVENTS / 50 + 1))
-send ignored $((EVENTS / 50 + 1))
+bench_send event "$EVENTS"
+bench_send health $((EVENTS / 25 + 1))
+bench_send metrics $((EVENTS / 125 + 1))
+bench_send badsig $((EVENTS / 50 + 1))
+bench_send ignored $((EVENTS / 50 + 1))
 ROWS=$(bench_sql "SELECT COUNT(*) FROM zoom_visit_events")
 # The spool: the database killed, deliveries spooled, then replayed.
 ze_db_kill "$BW/db"
-send event $((EVENTS / 10))
+bench_send event $((EVENTS / 10))
 SPOOLED=$(cat "$BW"/spool/*.spool 2>/dev/null | grep -a -o -E 'ZESPOOL[12]' | wc -l)
 bench_db_start
 for _ in $(seq 1 240); do

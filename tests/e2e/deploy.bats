@@ -208,7 +208,7 @@ toml_set() {
 
 @test "service, socket unit, nginx and lighttpd agree on the socket; reload is SIGHUP" {
     local s=$ZE_ROOT/deploy/systemd/zoom-events.service sock=/run/zoom-events/fcgi.sock
-    ze_eq "$(unit_values "$s" ExecStart)" "/usr/sbin/zoom_events -F 8 -s $sock -m 0666"
+    ze_eq "$(unit_values "$s" ExecStart)" "/usr/sbin/zoom_events -F 4 -s $sock -m 0666"
     ze_eq "$(unit_values "$s" RuntimeDirectory)" zoom-events
     ze_eq "$(unit_values "$s" ExecReload)" '/bin/kill -HUP $MAINPID'
     ze_eq "$(unit_values "$s" Restart)" on-failure
@@ -246,8 +246,8 @@ toml_set() {
     ze_eq "$HTTP_STATUS" 200
     ze_eq "$(ze_json db)" up
     sup=$(cat "$ZT/unit.pid")
-    ze_eq "$(pgrep -P "$sup" | wc -l)" 8
-    grep -q 'supervisor starting 8 workers' "$ZT/zoom_events.log"
+    ze_eq "$(pgrep -P "$sup" | wc -l)" 4
+    grep -q 'supervisor starting 4 workers' "$ZT/zoom_events.log"
     kill -TERM "$sup"
     wait "$sup"
     rm -f "$ZT/unit.pid"
@@ -541,10 +541,10 @@ Suggests: mariadb-server, spawn-fcgi"
         HTTP_X_ZM_REQUEST_TIMESTAMP="$ts" HTTP_X_ZM_SIGNATURE="$sig"
     ze_eq "$HTTP_STATUS" 202
     ze_eq "$(ze_count zoom_visit_events "visit_uuid = 'pkg-uuid'")" 1
-    # Eight workers under the supervisor; SIGTERM stops them all, exit 0.
+    # Four workers under the supervisor; SIGTERM stops them all, exit 0.
     sleep 0.2
-    ze_eq "$(pgrep -P "$UNIT_PID" | wc -l)" 8
-    grep -q 'supervisor starting 8 workers' "$ZT/unit.log"
+    ze_eq "$(pgrep -P "$UNIT_PID" | wc -l)" 4
+    grep -q 'supervisor starting 4 workers' "$ZT/unit.log"
     grep -q 'route=events status=202' "$ZT/unit.log"
     kids=$(pgrep -P "$UNIT_PID")
     kill -TERM "$UNIT_PID"
