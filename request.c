@@ -131,13 +131,16 @@ respond_error(struct request *rq, int status, const char *headers,
 	    "{\"error\":\"internal error\"}");
 }
 
-/* The request id Zoom sent (x-zm-request-id), reduced to safe
- * characters, or a local one. */
+/* The request id Zoom sent (x-zm-request-id, or x-zm-trackingid from
+ * older senders), reduced to safe characters, or a local one. */
 static void
 set_request_id(struct request *rq)
 {
 	const char *v = param(rq->io, "HTTP_X_ZM_REQUEST_ID");
 	size_t n = 0;
+
+	if (*v == '\0')
+		v = param(rq->io, "HTTP_X_ZM_TRACKINGID");
 
 	for (; *v != '\0' && n < ZE_REQUEST_ID_MAX; v++)
 		if (strchr(ZE_ID_CHARS, *v) != NULL)

@@ -156,6 +156,17 @@ meeting_participant_qos_summary.json|85746065432|16780288|participant_id|PtUsr7X
         "got disconnected from the meeting. Reason : Client Close."
 }
 
+@test "the ledger takes x-zm-trackingid when x-zm-request-id is absent (older senders)" {
+    local body ts sig
+    body=$(ze_event meeting.started 7107 tracking-uuid 1700000007108)
+    read -r ts sig < <(ze_sign "$body")
+    ze_http POST "$BASE/zoom_events/events" "$body" -H "Content-Type: application/json" \
+        -H "x-zm-request-timestamp: $ts" -H "x-zm-signature: $sig" \
+        -H "x-zm-trackingid: tracking-req-1"
+    ze_eq "$HTTP_STATUS" 202
+    ze_eq "$(ze_sql "SELECT outcome FROM zoom_deliveries WHERE request_id = 'tracking-req-1'")" inserted
+}
+
 @test "the ledger has a row for inserted, duplicate and dead-lettered deliveries" {
     body=$(ze_event meeting.started 7106 ledger-uuid 1700000007106)
     post_signed "$body" "$(date +%s)" "$ZE_SECRET" ledger-req-1
