@@ -47,29 +47,6 @@ worker_mem() {
 }
 max_of() { echo "$1" | tr ', ' '\n\n' | awk '$1 + 0 > m { m = $1 + 0 } END { print m + 0 }'; }
 
-spool_pending() {
-    curl -s --max-time 5 "http://127.0.0.1:$FCGI_PORT/zoom_events/health" |
-        sed -n 's/.*"spool_pending":\([0-9]*\).*/\1/p'
-}
-
-# The database down for N events (spooled), then back and drained.
-spool_cycle() {
-    local n=$1 c=${2:-$CONC} before after spooled
-    before=$(bench_sql "SELECT COUNT(*) FROM zoom_visit_events")
-    ze_db_kill "$BW/db"
-    bench_send event "$n" "$c"
-    spooled=$(cat "$BW"/spool/*.spool 2>/dev/null | grep -a -o -E 'ZESPOOL[12]' | wc -l)
-    bench_db_start
-    # Any request (here: health) lets a worker drain; each pass replays 500
-    # records, so keep asking until the spool is empty (at most ~2 min).
-    for _ in $(seq 1 240); do
-        [ "$(spool_pending)" = 0 ] && break
-        sleep 0.5
-    done
-    after=$(bench_sql "SELECT COUNT(*) FROM zoom_visit_events")
-    SPOOL_NOTE="$spooled events spooled with the database killed, $((after - before)) rows replayed after restart, spool_pending $(spool_pending)"
-}
-
 block() {
     local n=$1
     bench_send event "$n"
@@ -96,7 +73,7 @@ for b in $(seq 1 "$BLOCKS"); do
 done
 LAST=$(max_of "$(worker_mem VmRSS)")
 ROWS_DB=$(bench_sql "SELECT COUNT(*) FROM zoom_visit_events")
-spool_cycle 5000
+bench_spool_cycle 5000
 printf '| after spool + replay | %d | %s | %s | %s |\n' "$SENT_OK" "$(worker_mem VmRSS)" "$(worker_mem RssAnon)" "$(worker_mem VmHWM)" >>"$ROWS"
 AFTER_SPOOL=$(max_of "$(worker_mem VmRSS)")
 REL_SPOOL_NOTE=$SPOOL_NOTE
@@ -118,7 +95,7 @@ if [ -x "$ZE_ROOT/build/asan/zoom_events" ]; then
     : >"$ZOOM_EVENTS_LOG"
     bench_workers_start asan "$W"
     block "$ASAN_EVENTS"
-    spool_cycle 1000
+    bench_spool_cycle 1000
     A_RSS=$(worker_mem VmRSS)
     ze_workers_stop "$BW"
     unset ASAN_OPTIONS UBSAN_OPTIONS LSAN_OPTIONS
@@ -159,7 +136,7 @@ if command -v valgrind >/dev/null; then
     bench_send metrics 20 2
     bench_send badsig 100 2
     bench_send ignored 100 2
-    spool_cycle 200 2
+    bench_spool_cycle 200 2
     kill -TERM "$vgpid" 2>/dev/null
     for _ in $(seq 1 240); do
         ze_alive "$vgpid" || break

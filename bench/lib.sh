@@ -311,6 +311,35 @@ bench_send() {
     UNEXPECTED=$((UNEXPECTED + sock))
 }
 
+# The spool_pending of GET /zoom_events/health.
+bench_spool_pending() {
+    curl -s --max-time 5 "http://127.0.0.1:$FCGI_PORT/zoom_events/health" |
+        sed -n 's/.*"spool_pending":\([0-9]*\).*/\1/p'
+}
+
+# bench_spool_cycle N [CONC]: the database down for N events (spooled), then
+# back and drained.  Sets SPOOLED (records in the spool files), REPLAYED
+# (rows added by the drain) and SPOOL_NOTE (both, in words).  leak.sh and
+# tsan.sh.
+bench_spool_cycle() {
+    local n=$1 c=${2:-$CONC} before after spooled
+    before=$(bench_sql "SELECT COUNT(*) FROM zoom_visit_events")
+    ze_db_kill "$BW/db"
+    bench_send event "$n" "$c"
+    spooled=$(cat "$BW"/spool/*.spool 2>/dev/null | grep -a -o -E 'ZESPOOL[12]' | wc -l)
+    bench_db_start
+    # Any request (here: health) lets a worker drain; each pass replays 500
+    # records, so keep asking until the spool is empty (at most ~2 min).
+    for _ in $(seq 1 240); do
+        [ "$(bench_spool_pending)" = 0 ] && break
+        sleep 0.5
+    done
+    after=$(bench_sql "SELECT COUNT(*) FROM zoom_visit_events")
+    SPOOLED=$spooled
+    REPLAYED=$((after - before))
+    SPOOL_NOTE="$spooled events spooled with the database killed, $((after - before)) rows replayed after restart, spool_pending $(bench_spool_pending)"
+}
+
 # "key=value" from the BENCH line of a file.
 bench_kv() {
     awk -v k="$2" '/^BENCH / || /^wrk_cpu_ms=/ {

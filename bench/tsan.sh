@@ -28,11 +28,6 @@ TSAN_BIN=$ZE_ROOT/build/tsan/zoom_events
 [ -x "$TSAN_BIN" ] || bench_die "$TSAN_BIN missing: make bench-tsan-build"
 bench_stack_up
 
-spool_pending() {
-    curl -s --max-time 5 "http://127.0.0.1:$FCGI_PORT/zoom_events/health" |
-        sed -n 's/.*"spool_pending":\([0-9]*\).*/\1/p'
-}
-
 export TSAN_OPTIONS="log_path=$BW/tsan:halt_on_error=0:second_deadlock_stack=1:history_size=4"
 bench_log "TSan: $W workers, c=$CONC, $EVENTS events and the mix"
 bench_workers_start tsan "$W"
@@ -44,15 +39,7 @@ bench_send badsig $((EVENTS / 50 + 1))
 bench_send ignored $((EVENTS / 50 + 1))
 ROWS=$(bench_sql "SELECT COUNT(*) FROM zoom_visit_events")
 # The spool: the database killed, deliveries spooled, then replayed.
-ze_db_kill "$BW/db"
-bench_send event $((EVENTS / 10))
-SPOOLED=$(cat "$BW"/spool/*.spool 2>/dev/null | grep -a -o -E 'ZESPOOL[12]' | wc -l)
-bench_db_start
-for _ in $(seq 1 240); do
-    [ "$(spool_pending)" = 0 ] && break
-    sleep 0.5
-done
-AFTER=$(bench_sql "SELECT COUNT(*) FROM zoom_visit_events")
+bench_spool_cycle $((EVENTS / 10))
 BATCH=$(bench_batch_metrics)
 ze_workers_stop "$BW"
 unset TSAN_OPTIONS
@@ -68,7 +55,7 @@ cat "$BW"/tsan.* >"$ZE_ROOT/bench/out/tsan-reports.txt" 2>/dev/null
     echo "25), metrics GETs (1 per 125), wrong signatures (401, 1 per 50), dead letters (1 per 50); then the database"
     echo "killed for $((EVENTS / 10)) events (spool) and restarted (replay).  $SENT_OK requests answered 2xx, $SENT_BAD"
     echo "answered 401 as they should, $UNEXPECTED unexpected answers; $ROWS rows stored before the spool phase, $SPOOLED"
-    echo "records spooled, $((AFTER - ROWS)) rows replayed; $stopped of $W workers exited cleanly on SIGTERM."
+    echo "records spooled, $REPLAYED rows replayed; $stopped of $W workers exited cleanly on SIGTERM."
     echo "Commit batches over the whole check (count, sum, cumulative buckets): \`$BATCH\`."
     echo
     if [ "$reports" = 0 ]; then
