@@ -573,7 +573,7 @@ redacted_keys() {
     for k in $keys; do
         [[ $raw != *"\"$k\""* ]] || { echo "raw keeps $k"; false; }
     done
-    for s in Zyxwv Qutsrp example.org 555-0100 5550100 198.51.100.23 10.20.30.40 203.0.113.5 Springfield Therapy; do
+    for s in Zyxwv Qutsrp example.org 555-0100 '"5550100"' 198.51.100.23 10.20.30.40 203.0.113.5 Springfield Therapy; do
         [[ $raw != *"$s"* ]] || { echo "raw keeps $s"; false; }
     done
     # The columns are what normalization read (the name column follows
